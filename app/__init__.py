@@ -1,0 +1,31 @@
+"""Zhucun: the Flask application factory."""
+from pathlib import Path
+
+from flask import Flask
+
+from . import assets, config, database, i18n, security  # noqa: F401 (database registers pragmas)
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    config.load(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    security.init_app(app)
+    assets.init_app(app)
+    i18n.init_app(app)
+
+    from . import auth, api, field, township, cli
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(field.bp)
+    app.register_blueprint(township.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,106 @@
+"""The OpenAPI 3.0 description of the JSON API, built from the record types in sync/."""
+from sync.types import TYPES
+
+KIND_SCHEMA = {"text": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
+               "date": {"type": "string", "format": "date"}, "enum": {"type": "string"}}
+
+
+def _record_fields(rtype) -> dict:
+    properties = {}
+    for name, spec in rtype.fields.items():
+        schema = dict(KIND_SCHEMA[spec.kind])
+        if spec.kind == "text":
+            schema["maxLength"] = spec.max_length
+        if spec.kind == "enum":
+            schema["enum"] = list(spec.order)
+        if spec.minimum is not None:
+            schema["minimum"] = spec.minimum
+        properties[name] = schema | {"nullable": not spec.required}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_ref: str) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
+
+
+def spec() -> dict:
+    uuid = {"type": "string", "format": "uuid"}
+    schemas = {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
+        "TokenRequest": {"type": "object", "required": ["username", "password"], "properties": {
+            "username": {"type": "string"}, "password": {"type": "string"}, "device_name": {"type": "string"}}},
+        "User": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "username": {"type": "string"}, "role": {"type": "string"},
+            "unit": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                                                      "level": {"type": "string"}}}}},
+        "TokenResponse": {"type": "object", "required": ["token", "device", "user"], "properties": {
+            "token": {"type": "string"}, "device": uuid, "user": {"$ref": "#/components/schemas/User"}}},
+        "Op": {"type": "object", "required": ["op", "type", "id"], "properties": {
+            "op": uuid, "type": {"type": "string", "enum": sorted(TYPES)}, "id": uuid,
+            "base": {"type": "integer", "minimum": 0, "nullable": True},
+            "set": {"type": "object", "description": "Field values; see the x-record-types extension."},
+            "at": {"type": "string", "format": "date-time"},
+            "unit": {"type": "string", "description": "Village code; township users name it when creating."}},
+            "additionalProperties": False},
+        "SyncRequest": {"type": "object", "required": ["device"], "properties": {
+            "device": uuid, "cursor": {"type": "integer", "minimum": 0, "nullable": True},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "ops": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Op"}}},
+            "additionalProperties": False},
+        "Result": {"type": "object", "required": ["op", "status"], "properties": {
+            "op": uuid, "status": {"type": "string", "enum": ["applied", "merged", "duplicate", "rejected"]},
+            "outcome": {"type": "string"}, "version": {"type": "integer"},
+            "conflicts": {"type": "array", "items": {"type": "object"}},
+            "error": {"$ref": "#/components/schemas/Error/properties/error"}}},
+        "Change": {"type": "object", "required": ["type", "id", "version", "deleted", "fields"], "properties": {
+            "type": {"type": "string"}, "id": uuid, "version": {"type": "integer"}, "deleted": {"type": "boolean"},
+            "unit": {"type": "string"}, "author": {"type": "string"}, "updated_at": {"type": "string"},
+            "fields": {"type": "object"}}},
+        "SyncResponse": {"type": "object", "required": ["results", "changes", "cursor", "more"], "properties": {
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
+            "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
+            "cursor": {"type": "integer"}, "more": {"type": "boolean"}}},
+    }
+    bearer = [{"device_token": []}]
+    unauthorized = _error("No token, or an invalid or revoked one (JSON, never a redirect).")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Zhucun sync API", "version": "1",
+                 "description": "One round trip pushes a device's ops and pulls the changes in its scope. "
+                                "See docs/sync-protocol.md."},
+        "paths": {
+            "/api/auth/token": {"post": {
+                "summary": "Exchange a username and password for a device token",
+                "requestBody": {"required": True, "content": _json("TokenRequest")},
+                "responses": {"201": {"description": "A new device and its token (shown once).",
+                                      "content": _json("TokenResponse")},
+                              "400": _error("Malformed request."), "401": _error("Wrong username or password.")}}},
+            "/api/me": {"get": {
+                "summary": "The token's user and device", "security": bearer,
+                "responses": {"200": {"description": "The user and device."}, "401": unauthorized}}},
+            "/api/sync": {"post": {
+                "summary": "Push ops and pull changes", "security": bearer,
+                "requestBody": {"required": True, "content": _json("SyncRequest")},
+                "responses": {"200": {"description": "Per-op results and a page of changes.",
+                                      "content": _json("SyncResponse")},
+                              "400": _error("Malformed envelope; nothing applied."), "401": unauthorized}}},
+            "/api/devices/{device_id}/revoke": {"post": {
+                "summary": "Revoke a device in your scope (township staff and admins)", "security": bearer,
+                "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": uuid}],
+                "responses": {"200": {"description": "Revoked."}, "401": unauthorized,
+                              "403": _error("Your role may not revoke devices."),
+                              "404": _error("No such device in your scope.")}}},
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"device_token": {"type": "http", "scheme": "bearer"}},
+        },
+        "x-record-types": {name: _record_fields(rtype) for name, rtype in TYPES.items()},
+    }

@@ -1,0 +1,78 @@
+"""The JSON API: tokens, the sync round trip, device revocation, the OpenAPI description."""
+from flask import jsonify, request
+from sqlalchemy import select
+
+from .. import scope, sync_service
+from ..extensions import csrf, db
+from ..models import Device, User, utcnow
+from . import bp, openapi, tokens
+from .errors import ApiError
+
+csrf.exempt(bp)
+REVOKERS = ("township_staff", "township_approver", "admin")
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "bad_json", "The request body must be JSON (Content-Type: application/json).")
+    return body
+
+
+def user_json(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "role": user.role,
+            "unit": {"code": user.unit.code, "name": user.unit.name, "level": user.unit.level}}
+
+
+@bp.post("/auth/token")
+def issue_token():
+    body = json_body()
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ApiError(400, "bad_request", "Send `username` and `password` as text.")
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not user.check_password(password):
+        raise ApiError(401, "bad_credentials", "Wrong username or password.")
+    name = body.get("device_name") if isinstance(body.get("device_name"), str) else ""
+    device, token = tokens.issue(user, name or request.user_agent.string or "device")
+    return jsonify({"token": token, "device": device.id, "user": user_json(user)}), 201
+
+
+@bp.get("/me")
+def me():
+    user, device = tokens.authenticate()
+    return jsonify({"user": user_json(user), "device": device.id})
+
+
+@bp.post("/sync")
+def sync():
+    user, device = tokens.authenticate()
+    return jsonify(sync_service.sync_request(user, device, json_body()))
+
+
+@bp.post("/devices/<device_id>/revoke")
+def revoke_device(device_id):
+    user, _ = tokens.authenticate()
+    revoke(user, device_id)
+    return jsonify({"device": device_id, "revoked": True})
+
+
+def revoke(actor: User, device_id: str) -> Device:
+    """Revoke a device of a user inside the actor's scope (shared by the API and the township page)."""
+    if actor.role not in REVOKERS:
+        raise ApiError(403, "forbidden", "Only township staff and admins may revoke devices.")
+    device = db.session.scalar(
+        select(Device).join(User, User.id == Device.user_id)
+        .where(Device.id == device_id, User.unit_id.in_(scope.unit_ids_under(actor.unit))))
+    if device is None:
+        raise ApiError(404, "not_found", "No such device in your scope.")
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        device.revoked_by = actor.id
+        db.session.commit()
+    return device
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(openapi.spec())

@@ -1,0 +1,56 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from ..extensions import db, login_manager
+from ..models import User
+from . import bp
+from .forms import LoginForm, LogoutForm
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def home_for(user: User) -> str:
+    return url_for("field.home") if user.is_field else url_for("township.journals")
+
+
+@bp.app_context_processor
+def logout_form():
+    return {"logout_form": LogoutForm()}
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data))
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash(_("Wrong username or password."), "error")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user, remember=True)
+        target = request.args.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = home_for(user)
+        return redirect(target)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    if LogoutForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("auth.login"))

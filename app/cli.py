@@ -1,0 +1,96 @@
+"""Command-line administration: units, users and the demo."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from . import demo
+from .extensions import db
+from .models import LEVELS, ROLE_LEVEL, ROLES, Unit, User
+
+PARENT_LEVEL = {"county": None, "township": "county", "village": "township"}
+
+
+def add_unit(code: str, name: str, level: str, parent_code: str | None) -> Unit:
+    """Create a unit under its parent, checking the county → township → village tree."""
+    if db.session.scalar(select(Unit).where(Unit.code == code)):
+        raise click.ClickException(f"A unit with code {code} already exists.")
+    parent = None
+    if PARENT_LEVEL[level] is not None:
+        if not parent_code:
+            raise click.ClickException(f"A {level} needs --parent, the code of its {PARENT_LEVEL[level]}.")
+        parent = db.session.scalar(select(Unit).where(Unit.code == parent_code))
+        if parent is None:
+            raise click.ClickException(f"No unit has the code {parent_code}.")
+        if parent.level != PARENT_LEVEL[level]:
+            raise click.ClickException(f"The parent of a {level} must be a {PARENT_LEVEL[level]}, not a {parent.level}.")
+    elif parent_code:
+        raise click.ClickException("A county has no parent.")
+    unit = Unit(code=code, name=name, level=level, parent_id=parent.id if parent else None, path="")
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    return unit
+
+
+def add_user(username: str, role: str, unit_code: str, password: str) -> User:
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"A user named {username} already exists.")
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None:
+        raise click.ClickException(f"No unit has the code {unit_code}.")
+    if unit.level != ROLE_LEVEL[role]:
+        raise click.ClickException(f"A {role} belongs to a {ROLE_LEVEL[role]}; {unit_code} is a {unit.level}.")
+    if len(password) < 8:
+        raise click.ClickException("The password must have at least 8 characters.")
+    user = User(username=username, role=role, unit_id=unit.id)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@click.command("create-unit")
+@click.argument("code")
+@click.argument("name")
+@click.option("--level", type=click.Choice(LEVELS), required=True)
+@click.option("--parent", "parent_code", default=None, help="Code of the parent unit.")
+def create_unit(code, name, level, parent_code):
+    """Create a county, township or village."""
+    unit = add_unit(code, name, level, parent_code)
+    db.session.commit()
+    click.echo(f"Created {unit.level} {unit.code} {unit.name}.")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--unit", "unit_code", required=True, help="Code of the user's unit.")
+@click.option("--password", required=True)
+def create_user(username, role, unit_code, password):
+    """Create a user with a role scoped to a unit."""
+    user = add_user(username, role, unit_code, password)
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.username} in {unit_code}.")
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """A county, 2 townships, 6 villages, a user of each role and some journals (idempotent)."""
+    created = demo.seed(add_unit, add_user)
+    click.echo("Demo data ready." if created else "Demo data already present; nothing changed.")
+    click.echo(f"Demo logins (password {demo.PASSWORD}):")
+    for username, role, unit in demo.USERS:
+        click.echo(f"  {username:<10} {role:<18} {unit}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_unit, create_user, seed_demo):
+        app.cli.add_command(command)
+
+
+def main():
+    from . import create_app
+    FlaskGroup(create_app=create_app)()

@@ -1,0 +1,29 @@
+"""Locale: the user's explicit choice (a cookie), else Simplified Chinese."""
+from flask import current_app, redirect, request, url_for
+from flask_babel import get_locale
+
+COOKIE = "lang"
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def locale_context():
+        locale = str(get_locale())
+        return {"html_lang": "zh-CN" if locale == "zh_CN" else locale}
+
+    @app.get("/lang/<code>")
+    def set_language(code):
+        target = request.args.get("next") or url_for("auth.login")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("auth.login")
+        response = redirect(target)
+        if code in app.config["LANGUAGES"]:
+            response.set_cookie(COOKIE, code, max_age=60 * 60 * 24 * 365, samesite="Lax")
+        return response

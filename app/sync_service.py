@@ -1,0 +1,46 @@
+"""The one write path for the web app: API requests and HTML forms both come here."""
+from __future__ import annotations
+
+from flask import current_app
+
+from sync import EnvelopeError, apply_ops, parse_envelope, pull
+
+from . import scope
+from .extensions import db
+from .models import Device, Unit, User, utcnow
+from .sync_store import SqlStore
+
+
+def sync_request(user: User, device: Device, body) -> dict:
+    """Apply a phone's envelope and return results plus the changes it has not seen."""
+    config = current_app.config
+    envelope = parse_envelope(body, max_ops=config["SYNC_MAX_OPS"],
+                              default_limit=config["SYNC_DEFAULT_LIMIT"], max_limit=config["SYNC_MAX_LIMIT"])
+    if envelope.device != device.id:
+        raise EnvelopeError("device_mismatch", "`device` is not the device this token was issued to.", "device")
+    actor = scope.actor(user, device.id)
+    store = SqlStore()
+    try:
+        results = apply_ops(store, actor, envelope.ops)
+        page = pull(store, actor, envelope.cursor, envelope.limit)
+        now = utcnow()
+        device.last_sync_at = now
+        if user.is_field:
+            db.session.get(Unit, user.unit_id).last_sync_at = now
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {"results": results, **page}
+
+
+def submit(user: User, ops: list[dict]) -> list[dict]:
+    """Apply ops made by a server-side form; same rules, same history, no device."""
+    store = SqlStore()
+    try:
+        results = apply_ops(store, scope.actor(user), ops)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return results

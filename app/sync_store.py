@@ -1,0 +1,118 @@
+"""The engine's Store on SQLAlchemy: records, the op log and the change counter."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from sync.engine import Actor, Logged
+from sync.merge import Current, Merge
+from sync.types import TYPES
+
+from .extensions import db
+from .models import SYNCED_MODELS, OpLog, SyncCounter, Unit, User, utcnow
+
+
+def _to_wire(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _from_wire(model, name, value):
+    if value is not None and isinstance(getattr(model, name).type, db.Date):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def record_fields(row, fields) -> dict:
+    return {name: _to_wire(getattr(row, name)) for name in fields}
+
+
+class SqlStore:
+    def __init__(self, session=None):
+        self.session = session or db.session
+        self._next_seq: int | None = None
+
+    def begin_writes(self) -> None:
+        """Take the counter row's lock first, so writers queue rather than deadlock."""
+        counter = select(SyncCounter.value).where(SyncCounter.id == 1)
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=SyncCounter.value))
+        else:
+            counter = counter.with_for_update()
+        value = self.session.scalar(counter)
+        if value is None:
+            self.session.add(SyncCounter(id=1, value=0))
+            self.session.flush()
+            value = 0
+        self._next_seq = value
+
+    def _allocate(self) -> int:
+        self._next_seq += 1
+        self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=self._next_seq))
+        return self._next_seq
+
+    def find_op(self, op_id):
+        entry = self.session.get(OpLog, op_id)
+        if entry is None:
+            return None
+        error = {"code": entry.error_code, "message": entry.error_message} if entry.error_code else None
+        return Logged(entry.status, entry.version, error)
+
+    def load(self, rtype, record_id):
+        model = SYNCED_MODELS[rtype]
+        row = self.session.get(model, record_id)
+        if row is None:
+            return None
+        return Current(row.version, record_fields(row, TYPES[rtype].fields), dict(row.field_versions or {}),
+                       row.unit_id, row.deleted)
+
+    def unit_id_for_code(self, code):
+        return self.session.scalar(select(Unit.id).where(Unit.code == code, Unit.level == "village"))
+
+    def write(self, rtype, record_id, unit_id, result: Merge, actor: Actor, created: bool):
+        model = SYNCED_MODELS[rtype]
+        now = utcnow()
+        row = model(id=record_id, unit_id=unit_id, created_by=actor.user_id, created_at=now) if created \
+            else self.session.get(model, record_id)
+        for name, value in result.fields.items():
+            setattr(row, name, _from_wire(model, name, value))
+        row.version = result.version
+        row.field_versions = dict(result.field_versions)
+        row.updated_by = actor.user_id
+        row.updated_at = now
+        row.seq = self._allocate()
+        if created:
+            self.session.add(row)
+
+    def log(self, op, actor, unit_id, result, conflicts):
+        raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,
+                                                "base": op.base, "set": op.set, "at": op.at}
+        error = result.get("error") or {}
+        self.session.add(OpLog(
+            op_id=raw["op"], type=str(raw.get("type"))[:32], record_id=str(raw.get("id"))[:64],
+            unit_id=unit_id, user_id=actor.user_id, device_id=actor.device_id,
+            base=raw.get("base") if isinstance(raw.get("base"), int) else None,
+            changes=raw.get("set") if isinstance(raw.get("set"), dict) else {},
+            client_at=str(raw.get("at"))[:40] if raw.get("at") else None,
+            status=result["status"], version=result.get("version"),
+            error_code=error.get("code"), error_message=error.get("message"), conflicts=conflicts or None,
+        ))
+        self.session.flush()
+
+    def current_seq(self):
+        return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
+
+    def changes(self, village_ids, after, upto, limit):
+        rows = []
+        for rtype, model in SYNCED_MODELS.items():
+            query = (select(model, Unit.code, User.username)
+                     .join(Unit, Unit.id == model.unit_id).join(User, User.id == model.created_by)
+                     .where(model.unit_id.in_(village_ids), model.seq > after, model.seq <= upto)
+                     .order_by(model.seq).limit(limit))
+            for row, unit_code, author in self.session.execute(query):
+                rows.append({"type": rtype, "id": row.id, "version": row.version, "deleted": row.deleted,
+                             "unit": unit_code, "author": author,
+                             "updated_at": row.updated_at.isoformat() + "Z",
+                             "fields": record_fields(row, TYPES[rtype].fields), "seq": row.seq})
+        rows.sort(key=lambda r: r["seq"])
+        return rows[:limit]

@@ -1,0 +1,153 @@
+"""Parsing the sync request envelope and checking each op against its type."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from .errors import EnvelopeError, OpRejected
+from .types import TYPES, RecordType
+
+
+@dataclass
+class Op:
+    op: str
+    type: str
+    id: str
+    base: int | None
+    set: dict
+    at: str | None = None
+    unit: str | None = None
+
+
+@dataclass
+class Envelope:
+    device: str
+    cursor: int
+    limit: int
+    ops: list  # of dicts, checked one by one so a bad op rejects alone
+
+
+def is_uuid(value) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_limit: int = 1000) -> Envelope:
+    if not isinstance(body, dict):
+        raise EnvelopeError("bad_envelope", "The request body must be a JSON object.")
+    unknown = set(body) - {"device", "cursor", "limit", "ops"}
+    if unknown:
+        raise EnvelopeError("bad_envelope", f"Unknown keys: {', '.join(sorted(unknown))}.")
+    device = body.get("device")
+    if not is_uuid(device):
+        raise EnvelopeError("bad_envelope", "`device` must be the device's UUID.", "device")
+    cursor = body.get("cursor")
+    if cursor is None:
+        cursor = 0
+    if not _is_int(cursor) or cursor < 0:
+        raise EnvelopeError("bad_envelope", "`cursor` must be a non-negative integer or null.", "cursor")
+    limit = body.get("limit", default_limit)
+    if not _is_int(limit) or not 1 <= limit <= max_limit:
+        raise EnvelopeError("bad_envelope", f"`limit` must be an integer from 1 to {max_limit}.", "limit")
+    ops = body.get("ops", [])
+    if not isinstance(ops, list):
+        raise EnvelopeError("bad_envelope", "`ops` must be a list.", "ops")
+    if len(ops) > max_ops:
+        raise EnvelopeError("too_many_ops", f"At most {max_ops} ops per request; send the rest in another.", "ops")
+    for index, op in enumerate(ops):
+        if not isinstance(op, dict) or not is_uuid(op.get("op")):
+            raise EnvelopeError("bad_envelope", f"ops[{index}] must be an object with a UUID `op`.", "ops")
+    return Envelope(device=device, cursor=cursor, limit=limit, ops=ops)
+
+
+def parse_op(raw: dict) -> Op:
+    """Check an op's shape (not its fields' values, which need its type)."""
+    unknown = set(raw) - {"op", "type", "id", "base", "set", "at", "unit"}
+    if unknown:
+        raise OpRejected("bad_op", f"Unknown op keys: {', '.join(sorted(unknown))}.")
+    rtype = raw.get("type")
+    if rtype not in TYPES:
+        raise OpRejected("unknown_type", f"Unknown record type {rtype!r}.", "type")
+    if not is_uuid(raw.get("id")):
+        raise OpRejected("bad_id", "`id` must be a UUID made on the device.", "id")
+    base = raw.get("base")
+    if base is not None and (not _is_int(base) or base < 0):
+        raise OpRejected("bad_base", "`base` must be a non-negative integer or null.", "base")
+    changes = raw.get("set", {})
+    if not isinstance(changes, dict):
+        raise OpRejected("bad_op", "`set` must be an object of field values.", "set")
+    at = raw.get("at")
+    if at is not None and not _is_iso_time(at):
+        raise OpRejected("bad_op", "`at` must be an ISO 8601 time.", "at")
+    unit = raw.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        raise OpRejected("bad_op", "`unit` must be a unit code.", "unit")
+    return Op(op=raw["op"], type=rtype, id=raw["id"], base=base, set=changes, at=at, unit=unit)
+
+
+def _is_iso_time(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def clean_fields(rtype: RecordType, changes: dict) -> dict:
+    """Return the op's field values, normalised, or raise OpRejected."""
+    out = {}
+    for name, value in changes.items():
+        spec = rtype.fields.get(name)
+        if spec is None:
+            raise OpRejected("unknown_field", f"{rtype.name} has no field {name!r}.", name)
+        out[name] = _clean_value(spec, value)
+    return out
+
+
+def _clean_value(spec, value):
+    if value is None:
+        if spec.required:
+            raise OpRejected("required", f"{spec.name} is required.", spec.name)
+        return None
+    if spec.kind == "text":
+        if not isinstance(value, str):
+            raise OpRejected("invalid_value", f"{spec.name} must be text.", spec.name)
+        value = value.strip()
+        if spec.required and not value:
+            raise OpRejected("required", f"{spec.name} is required.", spec.name)
+        if len(value) > spec.max_length:
+            raise OpRejected("too_long", f"{spec.name} is longer than {spec.max_length} characters.", spec.name)
+        return value
+    if spec.kind == "int":
+        if not _is_int(value) or (spec.minimum is not None and value < spec.minimum) or abs(value) > 2**31 - 1:
+            raise OpRejected("invalid_value", f"{spec.name} must be a whole number of at least {spec.minimum}.", spec.name)
+        return value
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise OpRejected("invalid_value", f"{spec.name} must be true or false.", spec.name)
+        return value
+    if spec.kind == "date":
+        try:
+            parsed = dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise OpRejected("invalid_value", f"{spec.name} must be a date, YYYY-MM-DD.", spec.name)
+        return parsed.isoformat()
+    if spec.kind == "enum":
+        if value not in spec.order:
+            raise OpRejected("invalid_value", f"{spec.name} must be one of {', '.join(spec.order)}.", spec.name)
+        return value
+    raise AssertionError(f"unknown field kind {spec.kind}")
