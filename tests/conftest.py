@@ -46,7 +46,9 @@ def database_url(tmp_path):
 
 def make_app(database_url, **extra):
     return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
-                       "WTF_CSRF_ENABLED": False, **extra})
+                       "WTF_CSRF_ENABLED": False,
+                       # Tests create many users; a cheap hash keeps them fast (production uses scrypt).
+                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", **extra})
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """JSON errors for the API: never an HTML page, never a redirect."""
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sync import EnvelopeError
@@ -37,8 +37,11 @@ def envelope_error(error: EnvelopeError):
     return error_response(400, error.code, error.message, error.field)
 
 
-@bp.errorhandler(HTTPException)
+@bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
+    """JSON under /api/ (including unknown API routes); the usual pages elsewhere."""
+    if not request.path.startswith("/api/"):
+        return error
     return error_response(error.code, CODES.get(error.code, "error"), error.description)
 
 

@@ -1,0 +1,40 @@
+# make run: the demo on SQLite at http://127.0.0.1:5000 — make test: everything CI runs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install translations chromium bench screenshots clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -q -d app/translations
+
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install chromium
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q
+
+bench: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/run_all.py
+
+screenshots: install chromium
+	@fc-list :lang=zh | grep -q . || $(SUDO) apt-get install -y -q fonts-noto-cjk
+	$(PY) scripts/screenshots.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
