@@ -16,8 +16,9 @@ def sync_request(user: User, device: Device, body) -> dict:
     config = current_app.config
     envelope = parse_envelope(body, max_ops=config["SYNC_MAX_OPS"],
                               default_limit=config["SYNC_DEFAULT_LIMIT"], max_limit=config["SYNC_MAX_LIMIT"])
-    if envelope.device != device.id:
-        raise EnvelopeError("device_mismatch", "`device` is not the device this token was issued to.", "device")
+    if envelope.device not in (None, device.id):
+        raise EnvelopeError("device_mismatch", "`device` is not the device this token was issued to.",
+                            "device", status=403)
     actor = scope.actor(user, device.id)
     store = SqlStore()
     try:

@@ -22,7 +22,7 @@ class Op:
 
 @dataclass
 class Envelope:
-    device: str
+    device: str | None
     cursor: int
     limit: int
     ops: list  # of dicts, checked one by one so a bad op rejects alone
@@ -49,7 +49,7 @@ def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_li
     if unknown:
         raise EnvelopeError("bad_envelope", f"Unknown keys: {', '.join(sorted(unknown))}.")
     device = body.get("device")
-    if not is_uuid(device):
+    if device is not None and not is_uuid(device):
         raise EnvelopeError("bad_envelope", "`device` must be the device's UUID.", "device")
     cursor = body.get("cursor")
     if cursor is None:

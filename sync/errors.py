@@ -16,7 +16,11 @@ class SyncError(Exception):
 
 
 class EnvelopeError(SyncError):
-    """The request as a whole is malformed: nothing is applied (HTTP 400)."""
+    """The request as a whole is refused: nothing is applied (HTTP 400 unless `status` says otherwise)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, status: int = 400):
+        super().__init__(code, message, field)
+        self.status = status
 
 
 class OpRejected(SyncError):

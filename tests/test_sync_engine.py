@@ -158,6 +158,7 @@ def test_pull_pages_in_sequence_and_respects_scope(store):
 @pytest.mark.parametrize("body, code", [
     ([], "bad_envelope"),
     ({"device": "phone"}, "bad_envelope"),
+    ({"device": 7}, "bad_envelope"),
     ({"device": str(uuid.uuid4()), "cursor": -1}, "bad_envelope"),
     ({"device": str(uuid.uuid4()), "limit": 0}, "bad_envelope"),
     ({"device": str(uuid.uuid4()), "ops": {}}, "bad_envelope"),

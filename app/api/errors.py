@@ -34,7 +34,7 @@ def api_error(error: ApiError):
 
 @bp.errorhandler(EnvelopeError)
 def envelope_error(error: EnvelopeError):
-    return error_response(400, error.code, error.message, error.field)
+    return error_response(error.status, error.code, error.message, error.field)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -49,8 +49,8 @@ def spec() -> dict:
             "at": {"type": "string", "format": "date-time"},
             "unit": {"type": "string", "description": "Village code; township users name it when creating."}},
             "additionalProperties": False},
-        "SyncRequest": {"type": "object", "required": ["device"], "properties": {
-            "device": uuid, "cursor": {"type": "integer", "minimum": 0, "nullable": True},
+        "SyncRequest": {"type": "object", "properties": {
+            "device": uuid | {"description": "The token's device; may be left out."}, "cursor": {"type": "integer", "minimum": 0, "nullable": True},
             "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
             "ops": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Op"}}},
             "additionalProperties": False},
@@ -90,7 +90,8 @@ def spec() -> dict:
                 "requestBody": {"required": True, "content": _json("SyncRequest")},
                 "responses": {"200": {"description": "Per-op results and a page of changes.",
                                       "content": _json("SyncResponse")},
-                              "400": _error("Malformed envelope; nothing applied."), "401": unauthorized}}},
+                              "400": _error("Malformed envelope; nothing applied."), "401": unauthorized,
+                              "403": _error("`device` is not the token's device; nothing applied.")}}},
             "/api/devices/{device_id}/revoke": {"post": {
                 "summary": "Revoke a device in your scope (township staff and admins)", "security": bearer,
                 "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": uuid}],

@@ -112,7 +112,7 @@ def test_malformed_envelope_is_400_and_applies_nothing(app, phone):
 
 def test_envelope_for_another_device_is_rejected(app, phone):
     response = phone("sec1").sync([journal()], device=str(uuid.uuid4()))
-    assert response.status_code == 400 and response.get_json()["error"]["code"] == "device_mismatch"
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "device_mismatch"
     assert count_journals(app) == 0
 
 

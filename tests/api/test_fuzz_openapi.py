@@ -1,0 +1,26 @@
+"""Schemathesis fuzzes the API from its own OpenAPI description: no 500s, responses match the schema."""
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from .conftest import Phone
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'fuzz.sqlite'}"
+
+
+def test_api_conforms_to_its_description(app, world):
+    headers = {"Authorization": f"Bearer {Phone(app.test_client(), 'sec1').token}"}
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 4
+
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def fuzz(case):
+            case.call_and_validate(headers=headers)
+
+        fuzz()
