@@ -28,12 +28,19 @@ def record_fields(row, fields) -> dict:
 
 
 class SqlStore:
+    """One request's view of the database; `begin_writes` must come before any op is applied."""
+
     def __init__(self, session=None):
         self.session = session or db.session
-        self._next_seq: int | None = None
+        self._seq = self._committed_seq = 0
+        self._known_ops: set[str] = set()
+        self._logged: dict[str, Logged] = {}
+        self._records: dict[tuple[str, str], object] = {}
+        self._units: dict[str, int | None] = {}
 
-    def begin_writes(self) -> None:
-        """Take the counter row's lock first, so writers queue rather than deadlock."""
+    def begin_writes(self, ops: list[dict]) -> None:
+        """Take the counter row's lock first, so writers queue rather than deadlock,
+        then fetch the request's known op ids and records in one query each."""
         counter = select(SyncCounter.value).where(SyncCounter.id == 1)
         if self.session.get_bind().dialect.name == "sqlite":
             self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=SyncCounter.value))
@@ -44,45 +51,56 @@ class SqlStore:
             self.session.add(SyncCounter(id=1, value=0))
             self.session.flush()
             value = 0
-        self._next_seq = value
+        self._seq = self._committed_seq = value
+        self._known_ops = set(self.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_([o["op"] for o in ops]))))
+        for rtype, model in SYNCED_MODELS.items():
+            ids = [o["id"] for o in ops if o.get("type") == rtype and isinstance(o.get("id"), str)]
+            for row in self.session.scalars(select(model).where(model.id.in_(ids))) if ids else ():
+                self._records[(rtype, row.id)] = row
 
-    def _allocate(self) -> int:
-        self._next_seq += 1
-        self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=self._next_seq))
-        return self._next_seq
+    def end_writes(self) -> None:
+        if self._seq != self._committed_seq:
+            self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=self._seq))
+        self.session.flush()
 
     def find_op(self, op_id):
-        entry = self.session.get(OpLog, op_id)
-        if entry is None:
+        if op_id in self._logged:
+            return self._logged[op_id]
+        if op_id not in self._known_ops:
             return None
+        entry = self.session.get(OpLog, op_id)
         error = {"code": entry.error_code, "message": entry.error_message} if entry.error_code else None
         return Logged(entry.status, entry.version, error)
 
     def load(self, rtype, record_id):
-        model = SYNCED_MODELS[rtype]
-        row = self.session.get(model, record_id)
+        row = self._records.get((rtype, record_id))
         if row is None:
             return None
         return Current(row.version, record_fields(row, TYPES[rtype].fields), dict(row.field_versions or {}),
                        row.unit_id, row.deleted)
 
     def unit_id_for_code(self, code):
-        return self.session.scalar(select(Unit.id).where(Unit.code == code, Unit.level == "village"))
+        if code not in self._units:
+            self._units[code] = self.session.scalar(select(Unit.id).where(Unit.code == code, Unit.level == "village"))
+        return self._units[code]
 
     def write(self, rtype, record_id, unit_id, result: Merge, actor: Actor, created: bool):
         model = SYNCED_MODELS[rtype]
         now = utcnow()
-        row = model(id=record_id, unit_id=unit_id, created_by=actor.user_id, created_at=now) if created \
-            else self.session.get(model, record_id)
+        if created:
+            row = self._records[(rtype, record_id)] = model(id=record_id, unit_id=unit_id,
+                                                            created_by=actor.user_id, created_at=now)
+            self.session.add(row)
+        else:
+            row = self._records[(rtype, record_id)]
         for name, value in result.fields.items():
             setattr(row, name, _from_wire(model, name, value))
         row.version = result.version
         row.field_versions = dict(result.field_versions)
         row.updated_by = actor.user_id
         row.updated_at = now
-        row.seq = self._allocate()
-        if created:
-            self.session.add(row)
+        self._seq += 1
+        row.seq = self._seq
 
     def log(self, op, actor, unit_id, result, conflicts):
         raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,
@@ -97,7 +115,7 @@ class SqlStore:
             status=result["status"], version=result.get("version"),
             error_code=error.get("code"), error_message=error.get("message"), conflicts=conflicts or None,
         ))
-        self.session.flush()
+        self._logged[raw["op"]] = Logged(result["status"], result.get("version"), result.get("error"))
 
     def current_seq(self):
         return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0

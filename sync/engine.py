@@ -31,7 +31,8 @@ class Logged:
 
 
 class Store(Protocol):
-    def begin_writes(self) -> None: ...
+    def begin_writes(self, ops: list[dict]) -> None: ...
+    def end_writes(self) -> None: ...
     def find_op(self, op_id: str) -> Logged | None: ...
     def load(self, rtype: str, record_id: str) -> Current | None: ...
     def unit_id_for_code(self, code: str) -> int | None: ...
@@ -43,9 +44,12 @@ class Store(Protocol):
 
 def apply_ops(store: Store, actor: Actor, ops: list[dict]) -> list[dict]:
     """Apply ops in order; each gets a result. The caller commits once for all."""
-    if ops:
-        store.begin_writes()
-    return [_apply_one(store, actor, raw) for raw in ops]
+    if not ops:
+        return []
+    store.begin_writes(ops)
+    results = [_apply_one(store, actor, raw) for raw in ops]
+    store.end_writes()
+    return results
 
 
 def _apply_one(store: Store, actor: Actor, raw: dict) -> dict:

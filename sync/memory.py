@@ -14,7 +14,10 @@ class MemoryStore:
         self.oplog: dict[str, dict] = {}
         self.seq = 0
 
-    def begin_writes(self) -> None:
+    def begin_writes(self, ops) -> None:
+        pass
+
+    def end_writes(self) -> None:
         pass
 
     def find_op(self, op_id):

@@ -199,3 +199,19 @@ def test_openapi_description_is_served(client):
 def test_unknown_api_route_is_json_404(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_same_op_twice_in_one_request_applies_once(app, phone):
+    op = journal("只一次")
+    results = phone("sec1").sync([op, op]).get_json()["results"]
+    assert [r["status"] for r in results] == ["applied", "duplicate"]
+    assert count_journals(app) == 1
+
+
+def test_an_edit_in_the_same_request_as_its_create_applies_on_top(app, phone):
+    create = journal("草稿")
+    edit = journal("定稿", record_id=create["id"], base=1)
+    results = phone("sec1").sync([create, edit]).get_json()["results"]
+    assert [(r["status"], r["version"]) for r in results] == [("applied", 1), ("applied", 2)]
+    with app.app_context():
+        assert db.session.get(Journal, create["id"]).text == "定稿"
