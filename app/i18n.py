@@ -1,4 +1,8 @@
-"""Locale: the user's explicit choice (a cookie), else Simplified Chinese."""
+"""Locale: the user's explicit choice (a cookie), else Simplified Chinese.
+
+Babel reads zh_CN as zh_Hans_CN, and gettext then looks in zh_Hans_CN/ or zh/, so the Chinese
+catalog lives in app/translations/zh/.
+"""
 from flask import current_app, redirect, request, url_for
 from flask_babel import get_locale
 
@@ -15,8 +19,8 @@ def select_locale() -> str:
 def init_app(app) -> None:
     @app.context_processor
     def locale_context():
-        locale = str(get_locale())
-        return {"html_lang": "zh-CN" if locale == "zh_CN" else locale}
+        locale = get_locale()
+        return {"html_lang": "zh-CN" if locale.language == "zh" else locale.language}
 
     @app.get("/lang/<code>")
     def set_language(code):
