@@ -1,4 +1,5 @@
 """Zhucun: the Flask application factory."""
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -10,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config=None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
+                instance_path=os.environ.get("ZHUCUN_INSTANCE") or None)
     config.load(app, test_config)
 
     db.init_app(app)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from . import demo
@@ -53,6 +53,7 @@ def add_user(username: str, role: str, unit_code: str, password: str) -> User:
 
 
 @click.command("create-unit")
+@with_appcontext
 @click.argument("code")
 @click.argument("name")
 @click.option("--level", type=click.Choice(LEVELS), required=True)
@@ -65,6 +66,7 @@ def create_unit(code, name, level, parent_code):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--unit", "unit_code", required=True, help="Code of the user's unit.")
@@ -77,6 +79,7 @@ def create_user(username, role, unit_code, password):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo():
     """A county, 2 townships, 6 villages, a user of each role and some journals (idempotent)."""
     created = demo.seed(add_unit, add_user)

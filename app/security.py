@@ -1,4 +1,7 @@
 """Response headers: a Content-Security-Policy with no inline script, and friends."""
+from flask import flash, redirect, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -16,6 +19,12 @@ CSP = "; ".join([
 
 
 def init_app(app) -> None:
+    @app.errorhandler(CSRFError)
+    def form_expired(error):
+        """A form posted without a valid token: say so and show the form again, unchanged."""
+        flash(_("The form expired or came from elsewhere. Please try again."), "error")
+        return redirect(request.path)
+
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
