@@ -23,7 +23,9 @@ def init_app(app) -> None:
     def form_expired(error):
         """A form posted without a valid token: say so and show the form again, unchanged."""
         flash(_("The form expired or came from elsewhere. Please try again."), "error")
-        return redirect(request.path)
+        back = request.referrer or ""
+        same_site = back.startswith(request.host_url)
+        return redirect(back if same_site else request.path if request.method == "GET" else "/")
 
     @app.after_request
     def headers(response):

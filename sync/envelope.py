@@ -9,6 +9,9 @@ from .errors import EnvelopeError, OpRejected
 from .types import TYPES, RecordType
 
 
+MAX_INT = 2**31 - 1  # what every database's INTEGER holds
+
+
 @dataclass
 class Op:
     op: str
@@ -54,7 +57,7 @@ def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_li
     cursor = body.get("cursor")
     if cursor is None:
         cursor = 0
-    if not _is_int(cursor) or cursor < 0:
+    if not _is_int(cursor) or not 0 <= cursor < 2**63:
         raise EnvelopeError("bad_envelope", "`cursor` must be a non-negative integer or null.", "cursor")
     limit = body.get("limit", default_limit)
     if not _is_int(limit) or not 1 <= limit <= max_limit:
@@ -81,7 +84,7 @@ def parse_op(raw: dict) -> Op:
     if not is_uuid(raw.get("id")):
         raise OpRejected("bad_id", "`id` must be a UUID made on the device.", "id")
     base = raw.get("base")
-    if base is not None and (not _is_int(base) or base < 0):
+    if base is not None and (not _is_int(base) or not 0 <= base <= MAX_INT):
         raise OpRejected("bad_base", "`base` must be a non-negative integer or null.", "base")
     changes = raw.get("set", {})
     if not isinstance(changes, dict):
@@ -131,7 +134,7 @@ def _clean_value(spec, value):
             raise OpRejected("too_long", f"{spec.name} is longer than {spec.max_length} characters.", spec.name)
         return value
     if spec.kind == "int":
-        if not _is_int(value) or (spec.minimum is not None and value < spec.minimum) or abs(value) > 2**31 - 1:
+        if not _is_int(value) or (spec.minimum is not None and value < spec.minimum) or abs(value) > MAX_INT:
             raise OpRejected("invalid_value", f"{spec.name} must be a whole number of at least {spec.minimum}.", spec.name)
         return value
     if spec.kind == "bool":

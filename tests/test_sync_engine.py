@@ -112,6 +112,8 @@ def test_replayed_rejected_op_stays_rejected(store):
     ({"set": {"text": "   "}}, SECRETARY, "required"),
     ({"set": {"text": "x"}, "base": 3}, SECRETARY, "not_found"),
     ({"set": {"text": "x"}, "base": -1}, SECRETARY, "bad_base"),
+    ({"set": {"text": "x"}, "base": 2**64}, SECRETARY, "bad_base"),
+    ({"set": {"text": "x", "visits": 2**40}}, SECRETARY, "invalid_value"),
     ({"set": {"text": "x"}, "unit": "V2"}, SECRETARY, "out_of_scope"),
     ({"set": {"text": "x"}, "unit": "V9"}, SECRETARY, "unknown_unit"),
     ({"set": {"text": "x"}, "colour": "red"}, SECRETARY, "bad_op"),

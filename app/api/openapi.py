@@ -1,4 +1,5 @@
 """The OpenAPI 3.0 description of the JSON API, built from the record types in sync/."""
+from sync.envelope import MAX_INT
 from sync.types import TYPES
 
 KIND_SCHEMA = {"text": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
@@ -44,13 +45,13 @@ def spec() -> dict:
             "token": {"type": "string"}, "device": uuid, "user": {"$ref": "#/components/schemas/User"}}},
         "Op": {"type": "object", "required": ["op", "type", "id"], "properties": {
             "op": uuid, "type": {"type": "string", "enum": sorted(TYPES)}, "id": uuid,
-            "base": {"type": "integer", "minimum": 0, "nullable": True},
+            "base": {"type": "integer", "minimum": 0, "maximum": MAX_INT, "nullable": True},
             "set": {"type": "object", "description": "Field values; see the x-record-types extension."},
             "at": {"type": "string", "format": "date-time"},
             "unit": {"type": "string", "description": "Village code; township users name it when creating."}},
             "additionalProperties": False},
         "SyncRequest": {"type": "object", "properties": {
-            "device": uuid | {"description": "The token's device; may be left out."}, "cursor": {"type": "integer", "minimum": 0, "nullable": True},
+            "device": uuid | {"description": "The token's device; may be left out."}, "cursor": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "nullable": True},
             "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
             "ops": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Op"}}},
             "additionalProperties": False},

@@ -1,4 +1,6 @@
 """The JSON API: tokens, the sync round trip, device revocation, the OpenAPI description."""
+import json
+
 from flask import jsonify, request
 from sqlalchemy import select
 
@@ -16,6 +18,10 @@ def json_body() -> dict:
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "bad_json", "The request body must be JSON (Content-Type: application/json).")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "bad_json", "The request body contains text that is not valid Unicode.") from None
     return body
 
 

@@ -215,3 +215,13 @@ def test_an_edit_in_the_same_request_as_its_create_applies_on_top(app, phone):
     assert [(r["status"], r["version"]) for r in results] == [("applied", 1), ("applied", 2)]
     with app.app_context():
         assert db.session.get(Journal, create["id"]).text == "定稿"
+
+
+def test_text_that_is_not_valid_unicode_is_a_400(app, phone):
+    sec1 = phone("sec1")
+    body = '{"ops": [{"op": "%s", "type": "journal", "id": "%s", "set": {"text": "\\udae1"}}]}' % (
+        uuid.uuid4(), uuid.uuid4())
+    response = sec1.client.post("/api/sync", data=body, headers={"Authorization": f"Bearer {sec1.token}",
+                                                                "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_json"
+    assert count_journals(app) == 0

@@ -1,0 +1,155 @@
+"""Field routes. The page is a shell: the records live in the phone's IndexedDB and are drawn by the JS.
+
+JavaScript modules are served under a versioned directory, /js/<version>/<name>, rather than with a
+`?v=` query: a module's relative imports (`./db.js`) then resolve inside the same version, so a page
+never mixes the modules of two releases, and the service worker can precache them exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+from pathlib import Path
+
+from flask import Response, current_app, redirect, render_template, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from . import bp
+
+# The modules the field shell loads (field.js imports the others); all are precached.
+FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "pwa.js", "logout.js")
+# Static files (by their name under app/static) the shell needs offline.
+SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
+# Pages the service worker keeps for offline navigation (/offline is precached separately).
+SHELL_PAGES = ("/field",)
+
+
+def _version() -> str:
+    return current_app.extensions["asset_version"]
+
+
+@bp.app_template_global()
+def module_url(name: str) -> str:
+    """The versioned URL of an ES module under app/static/js."""
+    return url_for("field.module", version=_version(), name=name)
+
+
+def field_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_field:
+            return redirect(url_for("township.journals"))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def js_strings() -> dict[str, str]:
+    """Every sentence the JavaScript shows, translated here so all text lives in one catalog."""
+    return {
+        "waiting": _("Waiting to sync"),
+        "sent": _("Sent"),
+        "confirmed": _("Confirmed"),
+        "rejected": _("Rejected"),
+        "waitingCount": _("Waiting to sync: %(n)s", n="{n}"),
+        "lastSync": _("Last synced: %(time)s", time="{time}"),
+        "neverSynced": _("Not synced yet"),
+        "syncing": _("Syncing…"),
+        "synced": _("Synced."),
+        "offline": _("No signal. Entries are kept on this phone and sync when there is a connection."),
+        "retry": _("Sync failed; trying again in %(s)s s.", s="{s}"),
+        "serverError": _("The server could not take the entries; trying again in %(s)s s.", s="{s}"),
+        "relogin": _("Log in again to sync. Entries on this phone are kept."),
+        "noSession": _("Log in on this phone (with a connection) to see and sync your journal."),
+        "saved": _("Saved on this phone."),
+        "textRequired": _("Write what you did today."),
+        "visitsInvalid": _("Households visited must be a whole number, 0 or more."),
+        "editTitle": _("Edit journal entry"),
+        "newTitle": _("Today's journal"),
+        "fixHint": _("Tap Edit to fix it and save again."),
+        "visits": _("%(n)s households visited", n="{n}"),
+        "by": _("by %(name)s", name="{name}"),
+        "storage": _("Storage used on this phone: %(used)s of %(quota)s.", used="{used}", quota="{quota}"),
+        "storageLow": _("This phone is nearly out of storage for the journal. Sync, then free some space."),
+        "storageNotPersisted": _("The browser may clear this data when space is short; sync often."),
+        "logoutUnsynced": _("%(n)s entries have not been synced yet. They stay on this phone and are "
+                            "sent when you log in again. Log out anyway?", n="{n}"),
+        "conflict": _("Also edited elsewhere; both versions are kept in the history."),
+        # Reasons for a rejection, by the server's stable error code (else its own message is shown).
+        "error.required": _("A required field is empty."),
+        "error.too_long": _("Too long for the server; shorten it."),
+        "error.invalid_value": _("A value is not valid."),
+        "error.forbidden": _("You may not change this entry."),
+        "error.out_of_scope": _("This entry belongs to a village outside your area."),
+        "error.not_found": _("This entry is no longer on the server."),
+    }
+
+
+@bp.get("/field")
+@field_required
+def home():
+    return render_template("field/home.html", strings=js_strings())
+
+
+@bp.get("/offline")
+def offline():
+    return render_template("offline.html")
+
+
+@bp.get("/js/<version>/<path:name>")
+def module(version: str, name: str):
+    """An ES module; immutable when the version is the current one."""
+    response = send_from_directory(Path(current_app.static_folder) / "js", name, mimetype="text/javascript")
+    if version == _version():
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = 31536000
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response
+
+
+def precache_urls() -> list[str]:
+    asset = current_app.jinja_env.globals["asset"]
+    return [module_url(name) for name in FIELD_MODULES] + [asset(name) for name in SHELL_ASSETS]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    source = (Path(current_app.static_folder) / "sw.js").read_text(encoding="utf-8")
+    version = hashlib.sha256((_version() + source).encode()).hexdigest()[:12]
+    head = (f"const VERSION = {json.dumps(version)}; const PRECACHE = {json.dumps(precache_urls())}; "
+            f"const PAGES = {json.dumps(list(SHELL_PAGES))};\n")
+    response = Response(head + source, mimetype="application/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    asset = current_app.jinja_env.globals["asset"]
+    body = {
+        "name": "驻村日志",
+        "short_name": "驻村日志",
+        "description": "驻村第一书记的工作日志,离线可用,有信号时同步到乡镇。",
+        "lang": "zh-CN",
+        "dir": "ltr",
+        "start_url": "/field",
+        "scope": "/",
+        "id": "/field",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#fffdf8",
+        "theme_color": "#b71c1c",
+        "icons": [
+            {"src": asset("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": asset("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": asset("icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }
+    response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

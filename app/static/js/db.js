@@ -1,0 +1,83 @@
+// IndexedDB. A small shared database "zhucun" holds only the session pointer (who is logged in on this
+// phone, with their device token). Each user has their own database "zhucun-u<id>": the local replica
+// (records), the outbox of ops and a little metadata (cursor, last sync). Logging out clears the pointer
+// and keeps the user's database, so a revoked or logged-out user finds their unsynced work again.
+
+export function req(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function open(name, upgrade) {
+  const request = indexedDB.open(name, 1);
+  request.onupgradeneeded = () => upgrade(request.result);
+  return req(request).then((db) => {
+    db.onversionchange = () => db.close();
+    return db;
+  });
+}
+
+// Run fn(tx) in one transaction; resolves once it has committed, aborts it if fn throws.
+// fn may only await IndexedDB requests of this transaction, or it would commit early.
+export async function inTx(db, stores, mode, fn) {
+  const tx = db.transaction(stores, mode);
+  const finished = new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = tx.onabort = () => reject(tx.error || new DOMException('Transaction aborted', 'AbortError'));
+  });
+  finished.catch(() => {});
+  try {
+    const result = await fn(tx);
+    await finished;
+    return result;
+  } catch (error) {
+    try { tx.abort(); } catch (e) { /* already finished */ }
+    throw error;
+  }
+}
+
+let shared;
+const sharedDb = () => (shared ||= open('zhucun', (db) => db.createObjectStore('kv')));
+
+export async function getSession() {
+  return inTx(await sharedDb(), 'kv', 'readonly', (tx) => req(tx.objectStore('kv').get('session')));
+}
+
+export async function setSession(session) {
+  return inTx(await sharedDb(), 'kv', 'readwrite', (tx) => req(tx.objectStore('kv').put(session, 'session')));
+}
+
+export async function clearSession() {
+  return inTx(await sharedDb(), 'kv', 'readwrite', (tx) => req(tx.objectStore('kv').delete('session')));
+}
+
+export function openUser(userId) {
+  return open(`zhucun-u${userId}`, (db) => {
+    db.createObjectStore('records', { keyPath: 'id' });
+    db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true }).createIndex('id', 'id');
+    db.createObjectStore('meta');
+  });
+}
+
+export async function countOutbox(db) {
+  return inTx(db, 'outbox', 'readonly', (tx) => req(tx.objectStore('outbox').count()));
+}
+
+export async function getMeta(db, key) {
+  return inTx(db, 'meta', 'readonly', (tx) => req(tx.objectStore('meta').get(key)));
+}
+
+export async function setMeta(db, key, value) {
+  return inTx(db, 'meta', 'readwrite', (tx) => req(tx.objectStore('meta').put(value, key)));
+}
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

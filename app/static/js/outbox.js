@@ -1,0 +1,177 @@
+// The local replica and the outbox. Each saved edit becomes an op; an op leaves the outbox only when
+// the server's result for it has been stored. At most one op per record is in flight: a later edit
+// of a record whose op was sent but not yet answered waits ("chain") and takes its base from that
+// answer, so the server sees a clean sequence of versions instead of a self-made conflict.
+import { inTx, req, uuid } from './db.js';
+
+export const FIELDS = ['date', 'text', 'visits', 'places', 'reflection'];
+
+const isSet = (v) => v !== null && v !== undefined && v !== '';
+
+function filled(values) {
+  const out = {};
+  for (const k of FIELDS) if (isSet(values[k])) out[k] = values[k];
+  return out;
+}
+
+function changed(values, from) {
+  const out = {};
+  for (const k of FIELDS) {
+    if (k in values && (values[k] ?? null) !== (from?.[k] ?? null)) out[k] = values[k] ?? null;
+  }
+  return out;
+}
+
+// A chained op whose predecessor has been answered: base it on what the server now has.
+function unchain(op, rec) {
+  op.chain = false;
+  if (rec.version === null || rec.version === undefined) {
+    op.base = null; // the record never reached the server: this op creates it
+    op.set = filled(rec.fields);
+  } else {
+    op.base = rec.version;
+  }
+}
+
+// Save the form's values: the record and its op are written in one transaction.
+export async function saveJournal(db, id, values, author) {
+  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+    const records = tx.objectStore('records');
+    const outbox = tx.objectStore('outbox');
+    const at = new Date().toISOString();
+    let rec = id ? await req(records.get(id)) : undefined;
+    const pending = rec ? await req(outbox.index('id').getAll(rec.id)) : [];
+    const last = pending[pending.length - 1];
+    let op = null;
+    let folded = false;
+    if (!rec) {
+      rec = { id: uuid(), type: 'journal', version: null, server: null, fields: {}, author, createdAt: at };
+      op = { base: null, set: filled(values) };
+    } else if (last && !last.sent) { // not sent yet: fold the edit into it
+      const set = { ...last.set, ...changed(values, rec.fields) };
+      last.set = last.base === null && !last.chain ? filled(set) : set;
+      last.at = at;
+      outbox.put(last);
+      folded = true;
+    } else if (last) {
+      const set = changed(values, rec.fields);
+      if (Object.keys(set).length) op = { base: null, chain: true, set };
+    } else if (!rec.server) { // a rejected create: send it again as a create
+      op = { base: null, set: filled({ ...rec.fields, ...values }) };
+    } else {
+      const set = changed(values, rec.state === 'rejected' ? rec.server : rec.fields);
+      if (Object.keys(set).length) op = { base: rec.version, set };
+      else if (rec.state === 'rejected') Object.assign(rec, { state: 'confirmed', error: null });
+    }
+    rec.fields = { ...rec.fields, ...values };
+    if (op || folded) Object.assign(rec, { state: 'waiting', error: null, conflicts: null, localAt: at });
+    if (op) outbox.add({ op: uuid(), type: 'journal', id: rec.id, at, chain: false, sent: false, ...op });
+    records.put(rec);
+    return rec;
+  });
+}
+
+// The next ops to send (one per record, oldest first), marked as sent before they go.
+export async function takeBatch(db, max) {
+  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+    const records = tx.objectStore('records');
+    const outbox = tx.objectStore('outbox');
+    const all = await req(outbox.getAll());
+    const seen = new Set();
+    const batch = [];
+    for (const op of all) {
+      if (seen.has(op.id)) continue;
+      seen.add(op.id);
+      if (op.chain) unchain(op, (await req(records.get(op.id))) || { fields: {} });
+      if (batch.length < max) batch.push(op);
+    }
+    for (const op of batch) {
+      op.sent = true;
+      op.tries = (op.tries || 0) + 1;
+      outbox.put(op);
+      const rec = await req(records.get(op.id));
+      if (rec && !all.some((o) => o.id === op.id && !o.sent)) {
+        rec.state = 'sent';
+        records.put(rec);
+      }
+    }
+    return batch;
+  });
+}
+
+// The server refused the whole request before applying anything (a 4xx, e.g. a revoked token). Ops sent
+// for the first time were not delivered: they are waiting again. An op sent before may have arrived
+// with an answer lost on the way, so it stays "sent" and is never changed.
+export async function releaseBatch(db, batch) {
+  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+    const records = tx.objectStore('records');
+    const outbox = tx.objectStore('outbox');
+    for (const op of batch) {
+      const stored = await req(outbox.get(op.n));
+      if (!stored || stored.tries !== 1) continue;
+      Object.assign(stored, { sent: false, tries: 0 });
+      outbox.put(stored);
+      const rec = await req(records.get(op.id));
+      if (rec && rec.state === 'sent') {
+        rec.state = 'waiting';
+        records.put(rec);
+      }
+    }
+  });
+}
+
+export const wire = ({ op, type, id, base, set, at }) => ({ op, type, id, base, set, at });
+
+// Store the server's answer: results for our ops, then the changes we had not seen, then the cursor.
+export async function applyResponse(db, batch, body) {
+  return inTx(db, ['records', 'outbox', 'meta'], 'readwrite', async (tx) => {
+    const records = tx.objectStore('records');
+    const outbox = tx.objectStore('outbox');
+    const sent = new Map(batch.map((op) => [op.op, op]));
+    for (const result of body.results || []) {
+      const op = sent.get(result.op);
+      if (!op) continue;
+      outbox.delete(op.n);
+      const rec = await req(records.get(op.id));
+      if (!rec) continue;
+      const rest = await req(outbox.index('id').getAll(op.id));
+      const status = result.status === 'duplicate' ? result.outcome || 'applied' : result.status;
+      if (status === 'rejected') {
+        rec.state = rest.length ? 'waiting' : 'rejected';
+        rec.error = result.error || { code: 'rejected', message: '' };
+      } else {
+        if (Number.isInteger(result.version)) rec.version = Math.max(rec.version || 0, result.version);
+        if (result.conflicts) rec.conflicts = result.conflicts;
+        if (!rest.length) Object.assign(rec, { state: 'confirmed', error: null, server: { ...rec.fields } });
+      }
+      if (rest[0] && rest[0].chain) {
+        unchain(rest[0], rec);
+        outbox.put(rest[0]);
+      }
+      records.put(rec);
+    }
+    for (const change of body.changes || []) {
+      const rec = await req(records.get(change.id));
+      if (rec && rec.version > change.version) continue; // we already know a newer version
+      const pending = await req(outbox.index('id').getAll(change.id));
+      const next = {
+        ...(rec || { createdAt: change.updated_at }), id: change.id, type: change.type, version: change.version,
+        server: change.fields, deleted: change.deleted, author: change.author, unit: change.unit,
+        updatedAt: change.updated_at,
+      };
+      if (pending.length) next.fields = { ...change.fields, ...Object.assign({}, ...pending.map((p) => p.set)) };
+      else if (rec && rec.state === 'rejected') next.fields = rec.fields; // keep what was typed until fixed
+      else Object.assign(next, { fields: change.fields, state: 'confirmed', error: null });
+      records.put(next);
+    }
+    if (Number.isInteger(body.cursor)) tx.objectStore('meta').put(body.cursor, 'cursor');
+  });
+}
+
+export async function journals(db) {
+  const all = await inTx(db, 'records', 'readonly', (tx) => req(tx.objectStore('records').getAll()));
+  return all
+    .filter((r) => r.type === 'journal' && !r.deleted)
+    .sort((a, b) => (b.fields.date || '').localeCompare(a.fields.date || '')
+      || (b.createdAt || '').localeCompare(a.createdAt || ''));
+}

@@ -1,0 +1,135 @@
+"""The phone's pages: layout at 360 px, logging in and out, the update offer."""
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import entry, log_in, wait_controlled, wait_synced, write_journal
+
+pytestmark = pytest.mark.browser
+
+NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 360, "height": 740}, "device_scale_factor": 2,
+            "is_mobile": True, "has_touch": True}
+
+
+def test_fits_360_px_without_horizontal_scroll(page, server):
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    log_in(page, server)
+    wait_synced(page)
+    write_journal(page, "上午到三组走访了低收入家庭,了解就医和孩子上学的困难;下午和村两委商量垃圾池的清运办法。" * 3,
+                  visits=12, places="三组、村委会、垃圾池旁边的一条很长很长的小路")
+    expect(page.locator("#journal-list .entry")).to_have_count(1)
+    assert page.evaluate(NO_OVERFLOW)
+    for selector in ("#journal-form", "#journal-list", ".syncbar", "#journal-form [type=submit]", "#sync-now"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, selector
+    for selector in ("#journal-form [type=submit]", "#sync-now", "#journal-list .entry-edit"):
+        assert page.locator(selector).bounding_box()["height"] >= 44, selector  # a thumb-sized target
+    page.goto(f"{server}/login")
+    assert page.evaluate(NO_OVERFLOW)
+    assert problems == []  # no script errors, nothing blocked by the CSP
+
+
+def test_wrong_password_is_shown_without_leaving_the_page(page, server):
+    page.goto(f"{server}/login")
+    page.fill("[name=username]", "sec1")
+    page.fill("[name=password]", "wrong")
+    page.click("#login-form [type=submit]")
+    expect(page.locator("#login-error")).to_be_visible()
+    expect(page.locator("#login-error")).not_to_be_empty()
+    assert page.url == f"{server}/login"
+
+
+def test_logging_in_offline_shows_the_hint(context, page, server):
+    page.goto(f"{server}/login")
+    context.set_offline(True)
+    page.fill("[name=username]", "sec1")
+    page.fill("[name=password]", "whatever")
+    page.click("#login-form [type=submit]")
+    expect(page.locator("#login-offline-hint")).to_be_visible()
+
+
+def test_township_user_goes_to_the_township_pages(page, server):
+    page.goto(f"{server}/login")
+    page.fill("[name=username]", "staff1")
+    page.fill("[name=password]", "correct-horse-1")
+    page.click("#login-form [type=submit]")
+    page.wait_for_url("**/township/**")
+    page.goto(f"{server}/field")
+    assert "/township/" in page.url
+
+
+def test_logout_warns_about_unsynced_entries_and_keeps_them(context, page, server):
+    log_in(page, server)
+    wait_controlled(page)
+    wait_synced(page)
+    context.set_offline(True)
+    write_journal(page, "村民反映路灯不亮")
+    context.route("**/api/sync", lambda route: route.abort())  # the entry cannot leave the phone
+    context.set_offline(False)
+
+    with page.expect_event("dialog") as first:
+        page.click("#logout-form [type=submit]")
+    assert "1" in first.value.message
+    first.value.dismiss()
+    expect(page.locator("#journal-form")).to_be_visible()  # dismissed: still logged in here
+    assert page.url == f"{server}/field"
+    with page.expect_event("dialog") as second:
+        page.click("#logout-form [type=submit]")
+    second.value.accept()
+    page.wait_for_url("**/login")
+    context.unroute("**/api/sync")
+
+    # Another user on the same phone sees nothing of sec1's.
+    log_in(page, server, "cadre1")
+    wait_synced(page)
+    expect(page.locator("#journal-list .entry")).to_have_count(0)
+    page.click("#logout-form [type=submit]")
+    page.wait_for_url("**/login")
+
+    log_in(page, server, "sec1")
+    expect(entry(page, "村民反映路灯不亮")).to_have_attribute("data-state", "confirmed")
+
+
+def test_new_version_is_offered_and_applied_on_request(page, server, app):
+    log_in(page, server)
+    wait_controlled(page)
+    wait_synced(page)
+    before = page.evaluate("() => caches.keys()")
+    app.extensions["asset_version"] = "f" * 12  # as if a release changed the static files
+    page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    bar = page.locator("#update-bar")
+    expect(bar).to_be_visible()
+    with page.expect_navigation():
+        page.click("#update-apply")
+    expect(page.locator("#journal-form")).to_be_visible()
+    assert "/js/ffffffffffff/field.js" in page.content()
+    after = page.evaluate("() => caches.keys()")
+    assert len(before) == len(after) == 1 and before != after  # the old version's cache is gone
+
+
+FORGET_SESSION = """() => new Promise((resolve) => {
+  const open = indexedDB.open('zhucun');
+  open.onsuccess = () => {
+    const tx = open.result.transaction('kv', 'readwrite');
+    tx.objectStore('kv').delete('session');
+    tx.oncomplete = () => { open.result.close(); resolve(); };
+  };
+})"""
+
+
+def test_nothing_is_shown_without_this_phones_session(page, server):
+    """A page cookie alone (e.g. a cached page after logout) shows no one's entries."""
+    log_in(page, server)
+    wait_synced(page)
+    write_journal(page, "只给本人看的日志")
+    page.evaluate(FORGET_SESSION)
+    page.reload()
+    expect(page.locator("#relogin")).to_be_visible()
+    expect(page.locator("#field-body")).to_be_hidden()
+    expect(page.get_by_text("只给本人看的日志")).to_have_count(0)
