@@ -23,7 +23,8 @@ def main() -> None:
         page.fill("#journal-form [name=text]", "在村东组走访，帮李大爷联系镇卫生院上门体检。")
         page.fill("#journal-form [name=visits]", "3")
         page.click("#journal-form [type=submit]")
-        page.wait_for_timeout(500)
+        page.wait_for_selector("#journal-list .entry >> text=李大爷")
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(OUT / "phone.png"), full_page=False)
         phone.close()
 
