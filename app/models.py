@@ -124,6 +124,8 @@ class SyncedMixin:
     field_versions: Mapped[dict] = mapped_column(JSON, default=dict)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
+    # Conflicts nobody has acknowledged yet (field, kept, lost, op, by, at): the 冲突 mark.
+    conflicts: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class Journal(SyncedMixin, db.Model):
@@ -140,4 +142,69 @@ class Journal(SyncedMixin, db.Model):
     __table_args__ = (db.Index("ix_journals_unit_date", "unit_id", "date"),)
 
 
-SYNCED_MODELS = {"journal": Journal}
+class Problem(SyncedMixin, db.Model):
+    __tablename__ = "problems"
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(50))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    source_type: Mapped[str | None] = mapped_column(String(16))
+    source_id: Mapped[str | None] = mapped_column(String(36))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+    unit: Mapped[Unit] = relationship()
+
+    __table_args__ = (db.Index("ix_problems_unit_status", "unit_id", "status"),)
+
+
+class Meeting(SyncedMixin, db.Model):
+    __tablename__ = "meetings"
+    date: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(500))
+    attendance: Mapped[int | None] = mapped_column(Integer)
+    minutes: Mapped[str | None] = mapped_column(Text)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class Request(SyncedMixin, db.Model):
+    __tablename__ = "requests"
+    content: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(50))
+    resident_name: Mapped[str | None] = mapped_column(String(50))
+    resident_contact: Mapped[str | None] = mapped_column(String(50))
+    meeting_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_on: Mapped[dt.date | None] = mapped_column(Date)
+    livelihood_project: Mapped[bool] = mapped_column(Boolean, default=False)
+    problem_id: Mapped[str | None] = mapped_column(String(36))
+
+    unit: Mapped[Unit] = relationship()
+
+    __table_args__ = (db.Index("ix_requests_unit_status", "unit_id", "status"),)
+
+
+class Task(SyncedMixin, db.Model):
+    __tablename__ = "tasks"
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    week: Mapped[str | None] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(String(16))
+    item_code: Mapped[str | None] = mapped_column(String(32))
+
+    unit: Mapped[Unit] = relationship()
+
+    __table_args__ = (db.Index("ix_tasks_unit_status", "unit_id", "status"),)
+
+
+SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task}

@@ -35,4 +35,4 @@ def scoped(model, user: User):
 
 def actor(user: User, device_id: str | None = None) -> Actor:
     return Actor(user_id=user.id, role=user.role, home_unit_id=user.unit_id,
-                 village_ids=village_ids(user), device_id=device_id)
+                 village_ids=village_ids(user), device_id=device_id, username=user.username)

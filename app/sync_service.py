@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from sync import EnvelopeError, apply_ops, parse_envelope, pull
+from sync.engine import history as record_history
 
 from . import scope
 from .extensions import db
@@ -45,3 +46,8 @@ def submit(user: User, ops: list[dict]) -> list[dict]:
         db.session.rollback()
         raise
     return results
+
+
+def history(user: User, rtype: str, record_id: str) -> list[dict] | None:
+    """A record's history as the user may see it, or None outside their scope."""
+    return record_history(SqlStore(), scope.actor(user), rtype, record_id)

@@ -10,7 +10,7 @@ from sync.merge import Current, Merge
 from sync.types import TYPES
 
 from .extensions import db
-from .models import SYNCED_MODELS, OpLog, SyncCounter, Unit, User, utcnow
+from .models import SYNCED_MODELS, Device, OpLog, SyncCounter, Unit, User, utcnow
 
 
 def _to_wire(value):
@@ -37,6 +37,8 @@ class SqlStore:
         self._logged: dict[str, Logged] = {}
         self._records: dict[tuple[str, str], object] = {}
         self._units: dict[str, int | None] = {}
+        self._received = utcnow()
+        self._prefetched = False
 
     def begin_writes(self, ops: list[dict]) -> None:
         """Take the counter row's lock first, so writers queue rather than deadlock,
@@ -52,6 +54,7 @@ class SqlStore:
             self.session.flush()
             value = 0
         self._seq = self._committed_seq = value
+        self._prefetched = True
         self._known_ops = set(self.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_([o["op"] for o in ops]))))
         for rtype, model in SYNCED_MODELS.items():
             ids = [o["id"] for o in ops if o.get("type") == rtype and isinstance(o.get("id"), str)]
@@ -74,15 +77,21 @@ class SqlStore:
 
     def load(self, rtype, record_id):
         row = self._records.get((rtype, record_id))
+        if row is None and not self._prefetched:
+            row = self.session.get(SYNCED_MODELS[rtype], record_id)
         if row is None:
             return None
         return Current(row.version, record_fields(row, TYPES[rtype].fields), dict(row.field_versions or {}),
-                       row.unit_id, row.deleted)
+                       row.unit_id, row.deleted, list(row.conflicts or []))
 
     def unit_id_for_code(self, code):
         if code not in self._units:
             self._units[code] = self.session.scalar(select(Unit.id).where(Unit.code == code, Unit.level == "village"))
         return self._units[code]
+
+    def user_in_unit(self, username, unit_id):
+        return self.session.scalar(select(User.id).where(User.username == username, User.unit_id == unit_id,
+                                                         User.active.is_(True))) is not None
 
     def write(self, rtype, record_id, unit_id, result: Merge, actor: Actor, created: bool):
         model = SYNCED_MODELS[rtype]
@@ -97,6 +106,7 @@ class SqlStore:
             setattr(row, name, _from_wire(model, name, value))
         row.version = result.version
         row.field_versions = dict(result.field_versions)
+        row.conflicts = list(result.open_conflicts)
         row.updated_by = actor.user_id
         row.updated_at = now
         self._seq += 1
@@ -106,7 +116,10 @@ class SqlStore:
         raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,
                                                 "base": op.base, "set": op.set, "at": op.at}
         error = result.get("error") or {}
+        # Strictly increasing within the request, so the history keeps the ops' order.
+        self._received = max(utcnow(), self._received + dt.timedelta(microseconds=1))
         self.session.add(OpLog(
+            received_at=self._received,
             op_id=raw["op"], type=str(raw.get("type"))[:32], record_id=str(raw.get("id"))[:64],
             unit_id=unit_id, user_id=actor.user_id, device_id=actor.device_id,
             base=raw.get("base") if isinstance(raw.get("base"), int) else None,
@@ -129,8 +142,20 @@ class SqlStore:
                      .order_by(model.seq).limit(limit))
             for row, unit_code, author in self.session.execute(query):
                 rows.append({"type": rtype, "id": row.id, "version": row.version, "deleted": row.deleted,
-                             "unit": unit_code, "author": author,
+                             "unit": unit_code, "unit_id": row.unit_id, "author": author,
+                             "conflicts": list(row.conflicts or []),
                              "updated_at": row.updated_at.isoformat() + "Z",
                              "fields": record_fields(row, TYPES[rtype].fields), "seq": row.seq})
         rows.sort(key=lambda r: r["seq"])
         return rows[:limit]
+
+    def history(self, rtype, record_id):
+        query = (select(OpLog, User.username, Device.name).join(User, User.id == OpLog.user_id)
+                 .outerjoin(Device, Device.id == OpLog.device_id)
+                 .where(OpLog.type == rtype, OpLog.record_id == record_id, OpLog.status != "rejected")
+                 .order_by(OpLog.received_at, OpLog.op_id))
+        return [{"op": entry.op_id, "user": username, "device": device, "at": entry.client_at,
+                 "received_at": entry.received_at.isoformat() + "Z", "status": entry.status,
+                 "changes": entry.changes or {}, "conflicts": entry.conflicts or [],
+                 "error": entry.error_code}
+                for entry, username, device in self.session.execute(query)]

@@ -5,13 +5,15 @@ township form or an import: validate, authorise, merge, record.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
 from .envelope import Op, clean_fields, parse_op
 from .errors import OpRejected
-from .merge import Current, Merge, merge
-from .types import TYPES, shanghai_today
+from .mask import mask_record
+from .merge import Current, Merge, merge, stale_fields
+from .types import FIELD_ROLES, TYPES, RecordType, shanghai_today
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class Actor:
     home_unit_id: int          # the user's own unit (a village for field roles)
     village_ids: frozenset     # the villages in the user's scope
     device_id: str | None = None
+    username: str = ""
+
+    def sees_personal_data_of(self, unit_id: int) -> bool:
+        """Residents' personal data is shown in full only to the village's own users."""
+        return self.role in FIELD_ROLES and self.home_unit_id == unit_id
 
 
 @dataclass
@@ -36,10 +43,12 @@ class Store(Protocol):
     def find_op(self, op_id: str) -> Logged | None: ...
     def load(self, rtype: str, record_id: str) -> Current | None: ...
     def unit_id_for_code(self, code: str) -> int | None: ...
+    def user_in_unit(self, username: str, unit_id: int) -> bool: ...
     def write(self, rtype: str, record_id: str, unit_id: int, result: Merge, actor: Actor, created: bool) -> None: ...
     def log(self, op: Op | dict, actor: Actor, unit_id: int | None, result: dict, conflicts: list) -> None: ...
     def current_seq(self) -> int: ...
     def changes(self, village_ids: frozenset, after: int, upto: int, limit: int) -> list[dict]: ...
+    def history(self, rtype: str, record_id: str) -> list[dict]: ...
 
 
 def apply_ops(store: Store, actor: Actor, ops: list[dict]) -> list[dict]:
@@ -59,10 +68,13 @@ def _apply_one(store: Store, actor: Actor, raw: dict) -> dict:
     unit_id = None
     try:
         op = parse_op(raw)
+        rtype = TYPES[op.type]
         current = store.load(op.type, op.id)
         unit_id = _authorise(store, actor, op, current)
-        changes = _checked_changes(op, current)
-        result = merge(TYPES[op.type], current, op.base, changes, op.op)
+        changes = _checked_changes(store, actor, rtype, op, current, unit_id)
+        result = merge(rtype, current, op.base, changes, op.op, ack=op.ack, by=actor.username,
+                       at=op.at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        _check_needs(rtype, current, changes, result)
     except OpRejected as rejected:
         outcome = {"op": raw["op"], "status": "rejected", "error": rejected.as_dict()}
         store.log(raw, actor, unit_id, outcome, [])
@@ -71,7 +83,8 @@ def _apply_one(store: Store, actor: Actor, raw: dict) -> dict:
         store.write(op.type, op.id, unit_id, result, actor, created=current is None)
     outcome = {"op": op.op, "status": result.status, "version": result.version}
     if result.conflicts:
-        outcome["conflicts"] = result.conflicts
+        outcome["conflicts"] = [mask_record(rtype, c, actor.sees_personal_data_of(unit_id), conflict=True)
+                                for c in result.conflicts]
     store.log(op, actor, unit_id, outcome, result.conflicts)
     return outcome
 
@@ -104,21 +117,70 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     return unit_id
 
 
-def _checked_changes(op: Op, current: Current | None) -> dict:
-    rtype = TYPES[op.type]
+def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, current: Current | None,
+                     unit_id: int) -> dict:
     changes = clean_fields(rtype, op.set)
+    for name, value in changes.items():
+        spec = rtype.fields[name]
+        if spec.writers is not None and actor.role not in spec.writers:
+            raise OpRejected("forbidden", f"The role {actor.role} may not set {name}.", name)
+        if spec.kind == "user" and value and not store.user_in_unit(value, unit_id):
+            raise OpRejected("invalid_value", f"{name} must be a user of the record's village.", name)
     if current is None:
         if op.base is not None:
             raise OpRejected("not_found", "No such record on the server to edit.", "id")
         for name, default in rtype.defaults.items():
             if changes.get(name) is None:
-                changes[name] = shanghai_today() if default == "today" else default
+                changes[name] = _default(default, actor)
         for name, spec in rtype.fields.items():
             if spec.required and changes.get(name) in (None, ""):
                 raise OpRejected("required", f"{name} is required.", name)
     elif op.base is not None and op.base > current.version:
         raise OpRejected("bad_base", f"base {op.base} is newer than the server's version {current.version}.", "base")
+    _check_move(rtype, actor, op, current, changes)
     return changes
+
+
+def _default(default, actor: Actor):
+    if default == "today":
+        return shanghai_today()
+    if default == "origin":
+        return "village" if actor.role in FIELD_ROLES else "township"
+    return default
+
+
+def _check_move(rtype: RecordType, actor: Actor, op: Op, current: Current | None, changes: dict) -> None:
+    """A status move must be allowed, by this role, with what it needs.
+
+    A stale op whose status is in conflict is not checked against the moves:
+    the field's order settles it (merge.py), but the role rule still holds.
+    """
+    rule = rtype.status
+    if rule is None or rule.field not in changes:
+        return
+    target = changes[rule.field]
+    if target in rule.roles and actor.role not in rule.roles[target]:
+        raise OpRejected("forbidden", f"The role {actor.role} may not set {rule.field} to {target}.", rule.field)
+    source = current.fields.get(rule.field) if current else rule.initial
+    if target == source or rule.field in stale_fields(current, op.base, changes):
+        return
+    if target not in rule.moves.get(source, ()):
+        raise OpRejected("illegal_transition", f"{rule.field} cannot move from {source} to {target}.", rule.field)
+    needed = rule.needs_new.get((source, target))
+    if needed and not changes.get(needed):
+        raise OpRejected("required", f"Moving from {source} to {target} needs {needed}.", needed)
+
+
+def _check_needs(rtype: RecordType, current: Current | None, changes: dict, result: Merge) -> None:
+    """A state that needs a value (resolved needs a resolution) must have it after the merge."""
+    rule = rtype.status
+    if rule is None:
+        return
+    state = result.fields.get(rule.field)
+    needed = rule.needs.get(state)
+    moved = current is None or current.fields.get(rule.field) != state
+    if needed and moved and not result.fields.get(needed):
+        raise OpRejected("required", f"{rule.field} {state} needs {needed}.", needed)
 
 
 def pull(store: Store, actor: Actor, cursor: int, limit: int) -> dict:
@@ -132,6 +194,31 @@ def pull(store: Store, actor: Actor, cursor: int, limit: int) -> dict:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1]["seq"] if more else max(upto, cursor)
-    for row in rows:
-        row.pop("seq")
-    return {"changes": rows, "cursor": next_cursor, "more": more}
+    return {"changes": [_visible_change(actor, row) for row in rows], "cursor": next_cursor, "more": more}
+
+
+def _visible_change(actor: Actor, row: dict) -> dict:
+    row = dict(row)
+    row.pop("seq")
+    unit_id = row.pop("unit_id")
+    rtype = TYPES[row["type"]]
+    full = actor.sees_personal_data_of(unit_id)
+    row["fields"] = mask_record(rtype, row["fields"], full)
+    row["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in row.get("conflicts") or []]
+    return row
+
+
+def history(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list[dict] | None:
+    """The record's change history from the op log, or None when it is not in the actor's scope."""
+    rtype = TYPES.get(rtype_name)
+    current = store.load(rtype_name, record_id) if rtype else None
+    if current is None or current.unit_id not in actor.village_ids:
+        return None
+    full = actor.sees_personal_data_of(current.unit_id)
+    entries = []
+    for entry in store.history(rtype_name, record_id):
+        entry = dict(entry)
+        entry["changes"] = mask_record(rtype, entry["changes"], full)
+        entry["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in entry.get("conflicts") or []]
+        entries.append(entry)
+    return entries

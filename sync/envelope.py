@@ -21,6 +21,7 @@ class Op:
     set: dict
     at: str | None = None
     unit: str | None = None
+    ack: bool = False
 
 
 @dataclass
@@ -75,7 +76,7 @@ def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_li
 
 def parse_op(raw: dict) -> Op:
     """Check an op's shape (not its fields' values, which need its type)."""
-    unknown = set(raw) - {"op", "type", "id", "base", "set", "at", "unit"}
+    unknown = set(raw) - {"op", "type", "id", "base", "set", "at", "unit", "ack"}
     if unknown:
         raise OpRejected("bad_op", f"Unknown op keys: {', '.join(sorted(unknown))}.")
     rtype = raw.get("type")
@@ -95,7 +96,20 @@ def parse_op(raw: dict) -> Op:
     unit = raw.get("unit")
     if unit is not None and not isinstance(unit, str):
         raise OpRejected("bad_op", "`unit` must be a unit code.", "unit")
-    return Op(op=raw["op"], type=rtype, id=raw["id"], base=base, set=changes, at=at, unit=unit)
+    ack = raw.get("ack", False)
+    if not isinstance(ack, bool):
+        raise OpRejected("bad_op", "`ack` must be true or false.", "ack")
+    return Op(op=raw["op"], type=rtype, id=raw["id"], base=base, set=changes, at=at, unit=unit, ack=ack)
+
+
+def _is_iso_week(value) -> bool:
+    if not isinstance(value, str) or len(value) != 8 or value[4:6] != "-W":
+        return False
+    try:
+        dt.date.fromisocalendar(int(value[:4]), int(value[6:]), 1)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_iso_time(value) -> bool:
@@ -124,7 +138,7 @@ def _clean_value(spec, value):
         if spec.required:
             raise OpRejected("required", f"{spec.name} is required.", spec.name)
         return None
-    if spec.kind == "text":
+    if spec.kind in ("text", "user"):
         if not isinstance(value, str):
             raise OpRejected("invalid_value", f"{spec.name} must be text.", spec.name)
         value = value.strip()
@@ -152,5 +166,13 @@ def _clean_value(spec, value):
     if spec.kind == "enum":
         if value not in spec.order:
             raise OpRejected("invalid_value", f"{spec.name} must be one of {', '.join(spec.order)}.", spec.name)
+        return value
+    if spec.kind == "uuid":
+        if not is_uuid(value):
+            raise OpRejected("invalid_value", f"{spec.name} must be the UUID of a record.", spec.name)
+        return value.lower()
+    if spec.kind == "week":
+        if not _is_iso_week(value):
+            raise OpRejected("invalid_value", f"{spec.name} must be an ISO week, YYYY-Www.", spec.name)
         return value
     raise AssertionError(f"unknown field kind {spec.kind}")

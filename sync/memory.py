@@ -8,8 +8,9 @@ from .merge import Current, Merge
 
 
 class MemoryStore:
-    def __init__(self, units: dict[str, int] | None = None):
+    def __init__(self, units: dict[str, int] | None = None, users: dict[str, int] | None = None):
         self.units = dict(units or {})
+        self.users = dict(users or {})  # username → unit id
         self.records: dict[tuple[str, str], dict] = {}
         self.oplog: dict[str, dict] = {}
         self.seq = 0
@@ -30,22 +31,28 @@ class MemoryStore:
         row = self.records.get((rtype, record_id))
         if row is None:
             return None
-        return Current(row["version"], dict(row["fields"]), dict(row["field_versions"]), row["unit_id"], row["deleted"])
+        return Current(row["version"], dict(row["fields"]), dict(row["field_versions"]), row["unit_id"],
+                       row["deleted"], copy.deepcopy(row["conflicts"]))
 
     def unit_id_for_code(self, code):
         return self.units.get(code)
+
+    def user_in_unit(self, username, unit_id):
+        return self.users.get(username) == unit_id
 
     def write(self, rtype, record_id, unit_id, result: Merge, actor: Actor, created: bool):
         self.seq += 1
         self.records[(rtype, record_id)] = {
             "type": rtype, "id": record_id, "unit_id": unit_id, "version": result.version,
             "fields": dict(result.fields), "field_versions": dict(result.field_versions),
-            "deleted": False, "seq": self.seq,
+            "deleted": False, "seq": self.seq, "conflicts": copy.deepcopy(result.open_conflicts),
         }
 
     def log(self, op, actor, unit_id, result, conflicts):
-        op_id = op["op"] if isinstance(op, dict) else op.op
-        self.oplog[op_id] = copy.deepcopy(result) | {"user_id": actor.user_id, "conflicts": conflicts}
+        raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id, "set": op.set}
+        self.oplog[raw["op"]] = copy.deepcopy(result) | {
+            "user_id": actor.user_id, "conflicts": copy.deepcopy(conflicts), "type": raw.get("type"),
+            "id": raw.get("id"), "set": copy.deepcopy(raw.get("set")), "n": len(self.oplog)}
 
     def current_seq(self):
         return self.seq
@@ -54,4 +61,11 @@ class MemoryStore:
         rows = sorted((r for r in self.records.values()
                        if r["unit_id"] in village_ids and after < r["seq"] <= upto), key=lambda r: r["seq"])
         return [{"type": r["type"], "id": r["id"], "version": r["version"], "deleted": r["deleted"],
-                 "fields": dict(r["fields"]), "seq": r["seq"]} for r in rows[:limit]]
+                 "fields": dict(r["fields"]), "conflicts": copy.deepcopy(r["conflicts"]),
+                 "unit_id": r["unit_id"], "seq": r["seq"]} for r in rows[:limit]]
+
+    def history(self, rtype, record_id):
+        entries = sorted((e for e in self.oplog.values() if e["type"] == rtype and e["id"] == record_id),
+                         key=lambda e: e["n"])
+        return [{"op": e["op"], "status": e["status"], "changes": e["set"] or {}, "conflicts": e["conflicts"]}
+                for e in entries]

@@ -1,9 +1,9 @@
 """Merging one op into the current state of a record, field by field.
 
 A field nobody changed since the op's base takes the new value. A field
-changed on both sides is a conflict: the later arrival wins, except for a
-field with a declared order, where the value furthest along wins. The losing
-value is returned so it can be kept in the record's history.
+changed on both sides is a conflict, settled by the field's rule in types.py;
+the losing value is returned so it is kept in the history and shown as an open
+conflict on the record until someone acknowledges it.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class Current:
     field_versions: dict
     unit_id: int
     deleted: bool = False
+    conflicts: list = field(default_factory=list)
 
 
 @dataclass
@@ -28,37 +29,49 @@ class Merge:
     fields: dict  # the record's fields after the op
     field_versions: dict
     changed: bool
-    conflicts: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)       # made by this op
+    open_conflicts: list = field(default_factory=list)  # on the record after this op
 
 
-def merge(rtype: RecordType, current: Current | None, base: int | None, changes: dict, op_id: str) -> Merge:
+def stale_fields(current: Current | None, base: int | None, changes: dict) -> set[str]:
+    """The fields of `changes` that someone else changed since `base` to a different value."""
+    if current is None:
+        return set()
+    return {name for name, new in changes.items()
+            if current.field_versions.get(name, 0) > (base or 0) and current.fields.get(name) != new}
+
+
+def merge(rtype: RecordType, current: Current | None, base: int | None, changes: dict, op_id: str,
+          ack: bool = False, by: str = "", at: str | None = None) -> Merge:
     if current is None:
         values = {name: changes.get(name) for name in rtype.fields}
         return Merge("applied", 1, values, {name: 1 for name in changes}, True)
 
-    base = base or 0
     version = current.version + 1
     values = dict(current.fields)
     versions = dict(current.field_versions)
     conflicts = []
+    stale = stale_fields(current, base, changes)
     for name, new in changes.items():
         old = values.get(name)
         if new == old:
             continue
-        if versions.get(name, 0) > base:
-            old_wins = _old_wins(rtype.fields[name].order, old, new)
-            conflicts.append({"field": name, "kept": old if old_wins else new,
-                              "lost": new if old_wins else old,
-                              "lost_from": op_id if old_wins else "server"})
+        if name in stale:
+            spec = rtype.fields[name]
+            old_wins = spec.merge == "ordered" and _further(spec.order, old, new)
+            conflicts.append({"field": name, "kept": old if old_wins else new, "lost": new if old_wins else old,
+                              "lost_from": op_id if old_wins else "server", "op": op_id, "by": by, "at": at})
             if old_wins:
                 continue
         values[name] = new
         versions[name] = version
-    changed = values != current.fields
-    status = "applied" if base >= current.version else "merged"
-    return Merge(status, version if changed else current.version, values, versions, changed, conflicts)
+    open_conflicts = ([] if ack else list(current.conflicts)) + conflicts
+    changed = values != current.fields or open_conflicts != current.conflicts
+    status = "applied" if (base or 0) >= current.version else "merged"
+    return Merge(status, version if changed else current.version, values, versions, changed, conflicts,
+                 open_conflicts)
 
 
-def _old_wins(order: tuple, old, new) -> bool:
-    """The later arrival wins, unless the field's order says the old value is further along."""
-    return bool(order) and old in order and new in order and order.index(old) > order.index(new)
+def _further(order: tuple, old, new) -> bool:
+    """Whether the old value is further along the order than the new one."""
+    return old in order and new in order and order.index(old) > order.index(new)

@@ -1,8 +1,14 @@
-"""The synced record types, their fields and who may write them.
+"""The synced record types: the merge table.
 
-Each field declares how it is checked and how it merges: `merge="last"` means
-the later arrival wins a conflict; `order=(...)` means the value can only move
-forward along that order, so a stale offline edit cannot undo a later state.
+Everything the engine knows about a type is declared here, in one table, not in
+scattered conditionals: each field's kind and limits, how it merges on a
+conflict, which roles may set it, whether it is personal data; and for a status
+field, its order, the moves allowed, who may make them and what they need.
+
+Merging (see merge.py): a field nobody else changed since the op's base takes
+the new value. A field changed on both sides is a conflict: `merge="last"` —
+the later arrival wins; `merge="ordered"` — the value furthest along `order`
+wins, so a stale offline edit cannot undo a later state. The loser is kept.
 """
 from __future__ import annotations
 
@@ -14,16 +20,32 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 FIELD_ROLES = frozenset({"secretary", "cadre"})
 TOWNSHIP_ROLES = frozenset({"township_staff", "township_approver"})
+STAFF_ROLES = FIELD_ROLES | TOWNSHIP_ROLES
+NOBODY = frozenset()
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # text | date | int | bool | enum (values in `order`)
+    kind: str  # text | date | int | bool | enum | uuid | week | user (a username of the village)
     required: bool = False
     max_length: int = 20000
     minimum: int | None = None
-    order: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()       # enum values, in order
+    merge: str = "last"               # last | ordered
+    writers: frozenset | None = None  # roles that may set it; None: whoever may write the type
+    personal: str | None = None       # name | contact: masked outside the village
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    """The moves a status field allows. A stale op in conflict is settled by the order instead."""
+    field: str
+    initial: str
+    moves: dict[str, frozenset]
+    roles: dict[str, frozenset] = field(default_factory=dict)  # target → the only roles that may move there
+    needs: dict[str, str] = field(default_factory=dict)        # target → field that must then have a value
+    needs_new: dict[tuple[str, str], str] = field(default_factory=dict)  # (from, to) → field the op must set
 
 
 @dataclass(frozen=True)
@@ -31,7 +53,8 @@ class RecordType:
     name: str
     fields: dict[str, Field]
     writers: frozenset[str]
-    defaults: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)  # on create: a value, or "today", or "origin"
+    status: StatusRule | None = None
 
 
 def _fields(*items: Field) -> dict[str, Field]:
@@ -51,7 +74,103 @@ JOURNAL = RecordType(
     defaults={"date": "today"},
 )
 
-TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL,)}
+PROBLEM_ORDER = ("open", "in_progress", "resolved", "verified")
+PROBLEM = RecordType(
+    name="problem",
+    fields=_fields(
+        Field("title", "text", required=True, max_length=200),
+        Field("detail", "text"),
+        Field("category", "text", max_length=50),
+        Field("urgent", "bool"),
+        Field("status", "enum", order=PROBLEM_ORDER, merge="ordered"),
+        Field("owner", "user"),
+        Field("due", "date"),
+        Field("resolution", "text"),
+        Field("source_type", "enum", order=("journal", "request", "visit", "township")),
+        Field("source_id", "uuid"),
+        Field("reopen_reason", "text", max_length=2000),
+    ),
+    writers=STAFF_ROLES,
+    defaults={"status": "open", "urgent": False},
+    status=StatusRule(
+        field="status", initial="open",
+        moves={"open": frozenset({"in_progress", "resolved"}),
+               "in_progress": frozenset({"open", "resolved"}),
+               "resolved": frozenset({"verified", "open", "in_progress"}),
+               "verified": frozenset({"open"})},
+        roles={"verified": TOWNSHIP_ROLES},
+        needs={"resolved": "resolution"},
+        needs_new={("resolved", "open"): "reopen_reason", ("resolved", "in_progress"): "reopen_reason",
+                   ("verified", "open"): "reopen_reason"},
+    ),
+)
+
+MEETING = RecordType(
+    name="meeting",
+    fields=_fields(
+        Field("date", "date"),
+        Field("place", "text", max_length=200),
+        Field("topic", "text", required=True, max_length=500),
+        Field("attendance", "int", minimum=0),
+        Field("minutes", "text"),
+    ),
+    writers=FIELD_ROLES,
+    defaults={"date": "today"},
+)
+
+REQUEST_ORDER = ("recorded", "accepted", "answered", "closed")
+REQUEST = RecordType(
+    name="request",
+    fields=_fields(
+        Field("content", "text", required=True),
+        Field("category", "text", max_length=50),
+        Field("resident_name", "text", max_length=50, personal="name"),
+        Field("resident_contact", "text", max_length=50, personal="contact"),
+        Field("meeting_id", "uuid"),
+        Field("status", "enum", order=REQUEST_ORDER, merge="ordered"),
+        Field("reply", "text"),
+        Field("replied_on", "date"),
+        Field("livelihood_project", "bool"),
+        Field("problem_id", "uuid"),
+    ),
+    writers=FIELD_ROLES,
+    defaults={"status": "recorded", "livelihood_project": False},
+    status=StatusRule(
+        field="status", initial="recorded",
+        moves={"recorded": frozenset({"accepted", "answered"}),
+               "accepted": frozenset({"answered"}),
+               "answered": frozenset({"closed"}),
+               "closed": frozenset()},
+        needs={"answered": "reply"},
+    ),
+)
+
+TASK_ORDER = ("received", "in_progress", "done")
+TASK = RecordType(
+    name="task",
+    fields=_fields(
+        Field("title", "text", required=True, max_length=200),
+        Field("detail", "text"),
+        Field("due", "date"),
+        Field("assignee", "user"),
+        Field("status", "enum", order=TASK_ORDER, merge="ordered", writers=FIELD_ROLES),
+        Field("note", "text", writers=FIELD_ROLES),
+        Field("week", "week"),
+        Field("origin", "enum", order=("township", "village"), writers=NOBODY),
+        Field("item_code", "text", max_length=32),
+    ),
+    writers=STAFF_ROLES,
+    defaults={"status": "received", "origin": "origin"},
+    status=StatusRule(
+        field="status", initial="received",
+        moves={"received": frozenset({"in_progress", "done"}),
+               "in_progress": frozenset({"done"}),
+               "done": frozenset({"in_progress"})},
+        needs={"done": "note"},
+    ),
+)
+
+TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK)}
 
 
 def shanghai_today(now: dt.datetime | None = None) -> str:

@@ -6,7 +6,7 @@ import pytest
 from sync import Actor, EnvelopeError, apply_ops, parse_envelope, pull
 from sync.memory import MemoryStore
 from sync.merge import Current, merge
-from sync.types import Field, RecordType, shanghai_today
+from sync.types import TYPES, shanghai_today
 
 VILLAGE, OTHER = 1, 2
 SECRETARY = Actor(user_id=1, role="secretary", home_unit_id=VILLAGE, village_ids=frozenset({VILLAGE}))
@@ -55,7 +55,9 @@ def test_overlapping_field_later_arrival_wins_and_loser_is_kept(store):
     op = journal_op(rid, base=1, text="村委的版本")
     [result] = apply_ops(store, CADRE, [op])
     assert result["status"] == "merged"
-    assert result["conflicts"] == [{"field": "text", "kept": "村委的版本", "lost": "书记的版本", "lost_from": "server"}]
+    [conflict] = result["conflicts"]
+    assert conflict | {"at": None} == {"field": "text", "kept": "村委的版本", "lost": "书记的版本", "lost_from": "server",
+                                       "op": op["op"], "by": "", "at": None}
     assert store.load("journal", rid).fields["text"] == "村委的版本"
     assert store.oplog[op["op"]]["conflicts"][0]["lost"] == "书记的版本"
 
@@ -69,12 +71,11 @@ def test_same_value_on_both_sides_is_not_a_conflict(store):
 
 
 def test_ordered_field_stale_edit_cannot_move_backwards():
-    rtype = RecordType("thing", {"status": Field("status", "enum", order=("open", "in_progress", "resolved", "verified"))},
-                       writers=frozenset({"secretary"}))
+    rtype = TYPES["problem"]
     current = Current(version=3, fields={"status": "verified"}, field_versions={"status": 3}, unit_id=VILLAGE)
     result = merge(rtype, current, base=1, changes={"status": "in_progress"}, op_id="stale")
     assert result.fields["status"] == "verified"
-    assert result.conflicts == [{"field": "status", "kept": "verified", "lost": "in_progress", "lost_from": "stale"}]
+    assert [(c["kept"], c["lost"], c["lost_from"]) for c in result.conflicts] == [("verified", "in_progress", "stale")]
     forward = merge(rtype, Current(2, {"status": "open"}, {"status": 2}, VILLAGE), base=1,
                     changes={"status": "resolved"}, op_id="newer")
     assert forward.fields["status"] == "resolved"

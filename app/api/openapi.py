@@ -3,7 +3,10 @@ from sync.envelope import MAX_INT
 from sync.types import TYPES
 
 KIND_SCHEMA = {"text": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
-               "date": {"type": "string", "format": "date"}, "enum": {"type": "string"}}
+               "date": {"type": "string", "format": "date"}, "enum": {"type": "string"},
+               "uuid": {"type": "string", "format": "uuid"},
+               "week": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"},
+               "user": {"type": "string", "description": "Username of a user of the record's village."}}
 
 
 def _record_fields(rtype) -> dict:
@@ -48,7 +51,8 @@ def spec() -> dict:
             "base": {"type": "integer", "minimum": 0, "maximum": MAX_INT, "nullable": True},
             "set": {"type": "object", "description": "Field values; see the x-record-types extension."},
             "at": {"type": "string", "format": "date-time"},
-            "unit": {"type": "string", "description": "Village code; township users name it when creating."}},
+            "unit": {"type": "string", "description": "Village code; township users name it when creating."},
+            "ack": {"type": "boolean", "description": "Acknowledge (clear) the record's open conflicts."}},
             "additionalProperties": False},
         "SyncRequest": {"type": "object", "properties": {
             "device": uuid | {"description": "The token's device; may be left out."}, "cursor": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "nullable": True},
@@ -63,7 +67,8 @@ def spec() -> dict:
         "Change": {"type": "object", "required": ["type", "id", "version", "deleted", "fields"], "properties": {
             "type": {"type": "string"}, "id": uuid, "version": {"type": "integer"}, "deleted": {"type": "boolean"},
             "unit": {"type": "string"}, "author": {"type": "string"}, "updated_at": {"type": "string"},
-            "fields": {"type": "object"}}},
+            "fields": {"type": "object"},
+            "conflicts": {"type": "array", "items": {"type": "object"}}}},
         "SyncResponse": {"type": "object", "required": ["results", "changes", "cursor", "more"], "properties": {
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
             "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
@@ -93,6 +98,16 @@ def spec() -> dict:
                                       "content": _json("SyncResponse")},
                               "400": _error("Malformed envelope; nothing applied."), "401": unauthorized,
                               "403": _error("`device` is not the token's device; nothing applied.")}}},
+            "/api/people": {"get": {
+                "summary": "The users of your village (for owner and assignee pickers)", "security": bearer,
+                "responses": {"200": {"description": "Usernames and roles."}, "401": unauthorized}}},
+            "/api/history/{type}/{record_id}": {"get": {
+                "summary": "A record's change history, from the op log", "security": bearer,
+                "parameters": [{"name": "type", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": sorted(TYPES)}},
+                               {"name": "record_id", "in": "path", "required": True, "schema": uuid}],
+                "responses": {"200": {"description": "Who changed what, when, from which device."},
+                              "401": unauthorized, "404": _error("No such record in your scope.")}}},
             "/api/devices/{device_id}/revoke": {"post": {
                 "summary": "Revoke a device in your scope (township staff and admins)", "security": bearer,
                 "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": uuid}],

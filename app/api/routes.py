@@ -56,6 +56,23 @@ def sync():
     return jsonify(sync_service.sync_request(user, device, json_body()))
 
 
+@bp.get("/people")
+def people():
+    user, _ = tokens.authenticate()
+    users = db.session.scalars(select(User).where(User.unit_id == user.unit_id, User.active.is_(True))
+                               .order_by(User.username))
+    return jsonify({"people": [{"username": u.username, "role": u.role} for u in users]})
+
+
+@bp.get("/history/<rtype>/<record_id>")
+def record_history(rtype, record_id):
+    user, _ = tokens.authenticate()
+    entries = sync_service.history(user, rtype, record_id)
+    if entries is None:
+        raise ApiError(404, "not_found", "No such record in your scope.")
+    return jsonify({"history": entries})
+
+
 @bp.post("/devices/<device_id>/revoke")
 def revoke_device(device_id):
     user, _ = tokens.authenticate()

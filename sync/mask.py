@@ -1,0 +1,30 @@
+"""Masking residents' personal data for everyone outside their village."""
+from __future__ import annotations
+
+from .types import RecordType
+
+
+def mask_value(kind: str, value):
+    if not isinstance(value, str) or not value:
+        return value
+    if kind == "contact":
+        return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) >= 8 else "*" * len(value)
+    return value[0] + "*" * max(len(value) - 1, 1)
+
+
+def mask_record(rtype: RecordType, values: dict, full: bool, conflict: bool = False) -> dict:
+    """`values` with personal fields masked unless `full`; a conflict entry masks its kept/lost values."""
+    if full:
+        return dict(values)
+    out = dict(values)
+    if conflict:
+        spec = rtype.fields.get(values.get("field"))
+        if spec is not None and spec.personal:
+            out["kept"] = mask_value(spec.personal, values.get("kept"))
+            out["lost"] = mask_value(spec.personal, values.get("lost"))
+        return out
+    for name, value in values.items():
+        spec = rtype.fields.get(name)
+        if spec is not None and spec.personal:
+            out[name] = mask_value(spec.personal, value)
+    return out
