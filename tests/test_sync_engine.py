@@ -174,3 +174,11 @@ def test_malformed_envelope(body, code):
     with pytest.raises(EnvelopeError) as error:
         parse_envelope(body, max_ops=2)
     assert error.value.code == code
+
+
+def test_the_documented_merge_table_is_the_one_in_the_code():
+    from pathlib import Path
+
+    from sync.table import markdown
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sync-protocol.md").read_text(encoding="utf-8")
+    assert markdown() in docs

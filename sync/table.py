@@ -1,0 +1,46 @@
+"""Print the merge table of sync/types.py as Markdown (docs/sync-protocol.md embeds it).
+
+Usage: python -m sync.table
+"""
+from .types import TYPES
+
+DEFAULTS = {"today": "today (Asia/Shanghai)", "origin": "township or village, by the creator's role"}
+
+
+def _roles(roles) -> str:
+    return ", ".join(sorted(roles)) if roles else "nobody (set by the server)"
+
+
+def markdown() -> str:
+    lines = ["| type | field | kind | on conflict | who may set it | notes |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for rtype in TYPES.values():
+        for spec in rtype.fields.values():
+            joiner = " → " if spec.merge == "ordered" else ", "
+            kind = spec.kind + (f" ({joiner.join(spec.order)})" if spec.order else "")
+            merge = "furthest along the order wins" if spec.merge == "ordered" else "later arrival wins"
+            writers = _roles(spec.writers if spec.writers is not None else rtype.writers)
+            notes = []
+            if spec.required:
+                notes.append("required")
+            if spec.personal:
+                notes.append(f"personal ({spec.personal}): masked outside the village")
+            if spec.name in rtype.defaults:
+                default = rtype.defaults[spec.name]
+                notes.append("default: " + DEFAULTS.get(default, str(default).lower()))
+            lines.append(f"| `{rtype.name}` | `{spec.name}` | {kind} | {merge} | {writers} | {'; '.join(notes)} |")
+    lines += ["", "| type | status moves | only these roles | a move there needs |", "| --- | --- | --- | --- |"]
+    for rtype in TYPES.values():
+        rule = rtype.status
+        if rule is None:
+            continue
+        moves = "; ".join(f"{source} → {', '.join(sorted(targets)) or '(final)'}" for source, targets in rule.moves.items())
+        roles = "; ".join(f"{target}: {_roles(roles)}" for target, roles in rule.roles.items()) or "—"
+        needs = [f"{target}: `{field}`" for target, field in rule.needs.items()]
+        needs += [f"{a} → {b}: a new `{field}`" for (a, b), field in rule.needs_new.items()]
+        lines.append(f"| `{rtype.name}` | {moves} | {roles} | {'; '.join(needs) or '—'} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
