@@ -54,13 +54,61 @@ def seed(add_unit, add_user) -> bool:
             add_user(username, role, unit, PASSWORD)
             created = True
     db.session.commit()
-    today = dt.date.fromisoformat(shanghai_today())
-    for index, (username, days_ago, text, visits, places, reflection) in enumerate(JOURNALS):
+    for username, op in demo_ops(dt.date.fromisoformat(shanghai_today())):
         user = db.session.scalar(select(User).where(User.username == username))
-        op = {"op": str(uuid.uuid5(NAMESPACE, f"op-{index}")), "type": "journal",
-              "id": str(uuid.uuid5(NAMESPACE, f"journal-{index}")), "base": None,
-              "set": {"date": (today - dt.timedelta(days=days_ago)).isoformat(), "text": text,
-                      "visits": visits, "places": places, "reflection": reflection}}
         result = sync_service.submit(user, [op])[0]
+        if result["status"] == "rejected":
+            raise ValueError(f"demo op {op['type']} {op['id']} rejected: {result['error']}")
         created = created or result["status"] != "duplicate"
     return created
+
+
+def _id(key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, key))
+
+
+def demo_ops(today: dt.date) -> list[tuple[str, dict]]:
+    """The demo's records as ops, keyed so that seeding again only replays duplicates."""
+    day = lambda n: (today + dt.timedelta(days=n)).isoformat()  # noqa: E731
+    year, week, _ = today.isocalendar()
+    this_week = f"{year}-W{week:02d}"
+    ops = []
+    for index, (username, days_ago, text, visits, places, reflection) in enumerate(JOURNALS):
+        ops.append((username, {"op": _id(f"op-{index}"), "type": "journal", "id": _id(f"journal-{index}"),
+                               "base": None, "set": {"date": day(-days_ago), "text": text, "visits": visits,
+                                                     "places": places, "reflection": reflection}}))
+    records = [
+        ("shuji", "problem-canal", "problem", None, None, {
+            "title": "村东头水渠渗漏", "detail": "约20米渠段渗水，影响下游三组灌溉。", "category": "基础设施",
+            "urgent": True, "owner": "cunwei", "due": day(7), "source_type": "journal", "source_id": _id("journal-0")}),
+        ("shuji", "meeting-tea", "meeting", None, None, {
+            "date": day(-1), "place": "党群议事亭", "topic": "垃圾池满溢怎么办", "attendance": 14,
+            "minutes": "群众反映村口垃圾池满溢；商定由党员志愿者轮流清理，大事共商，小事互助。"}),
+        ("shuji", "request-rubbish", "request", None, None, {
+            "content": "村口垃圾池经常满溢，夏天有异味。", "category": "环境整治", "resident_name": "王秀英",
+            "resident_contact": "13812345678", "meeting_id": _id("meeting-tea")}),
+        ("shuji", "problem-rubbish", "problem", None, None, {
+            "title": "村口垃圾池满溢", "category": "环境整治", "owner": "shuji", "source_type": "request",
+            "source_id": _id("request-rubbish")}),
+        ("shuji", "request-rubbish", "request", 1, None, {
+            "status": "accepted", "problem_id": _id("problem-rubbish"), "livelihood_project": True}),
+        ("shuji", "problem-rubbish", "problem", 1, None, {
+            "status": "resolved", "resolution": "组织党员志愿者每周二、周五轮流清理。"}),
+        ("shuji", "request-rubbish", "request", 2, None, {
+            "status": "answered", "reply": "已安排志愿者轮流清理，欢迎大家监督。", "replied_on": day(0)}),
+        ("zhenyuan", "task-card", "task", None, "T01V01", {
+            "title": "办理老年优待证", "detail": "汇总本村60岁以上老人名单，统一送镇便民中心。", "due": day(5),
+            "item_code": "SX-042", "week": this_week, "assignee": "cunwei"}),
+        ("shuji", "task-visit", "task", None, None, {"title": "走访五保户，了解冬季取暖", "week": this_week,
+                                                     "assignee": "shuji"}),
+        ("shuji", "task-visit", "task", 1, None, {"status": "done", "note": "走访4户，均已备好过冬煤。"}),
+        ("zhenyuan", "task-fire", "task", None, "T01V02", {
+            "title": "秋季防火巡查", "item_code": "SX-108", "due": day(3), "week": this_week, "assignee": "lihua"}),
+        ("lihua", "problem-roof", "problem", None, None, {
+            "title": "两户留守老人屋顶漏雨", "category": "民生保障", "urgent": True, "owner": "lihua",
+            "source_type": "visit"}),
+    ]
+    for step, (username, key, rtype, base, unit, fields) in enumerate(records):
+        op = {"op": _id(f"op-{key}-{step}"), "type": rtype, "id": _id(key), "base": base, "set": fields}
+        ops.append((username, op | ({"unit": unit} if unit else {})))
+    return ops
