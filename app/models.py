@@ -155,6 +155,7 @@ class Problem(SyncedMixin, db.Model):
     source_type: Mapped[str | None] = mapped_column(String(16))
     source_id: Mapped[str | None] = mapped_column(String(36))
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when it last became resolved
 
     unit: Mapped[Unit] = relationship()
 
@@ -184,6 +185,7 @@ class Request(SyncedMixin, db.Model):
     replied_on: Mapped[dt.date | None] = mapped_column(Date)
     livelihood_project: Mapped[bool] = mapped_column(Boolean, default=False)
     problem_id: Mapped[str | None] = mapped_column(String(36))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when it last became answered
 
     unit: Mapped[Unit] = relationship()
 
@@ -201,10 +203,15 @@ class Task(SyncedMixin, db.Model):
     week: Mapped[str | None] = mapped_column(String(8))
     origin: Mapped[str] = mapped_column(String(16))
     item_code: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when it last became done
 
     unit: Mapped[Unit] = relationship()
 
     __table_args__ = (db.Index("ix_tasks_unit_status", "unit_id", "status"),)
 
+
+# When a record reached these states (server time), for the weekly reports; cleared if it leaves them.
+MILESTONES = {"problem": (("resolved", "verified"), "resolved_at"), "request": (("answered", "closed"), "answered_at"),
+              "task": (("done",), "done_at")}
 
 SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task}

@@ -10,7 +10,7 @@ from sync.merge import Current, Merge
 from sync.types import TYPES
 
 from .extensions import db
-from .models import SYNCED_MODELS, Device, OpLog, SyncCounter, Unit, User, utcnow
+from .models import MILESTONES, SYNCED_MODELS, Device, OpLog, SyncCounter, Unit, User, utcnow
 
 
 def _to_wire(value):
@@ -104,6 +104,10 @@ class SqlStore:
             row = self._records[(rtype, record_id)]
         for name, value in result.fields.items():
             setattr(row, name, _from_wire(model, name, value))
+        if rtype in MILESTONES:
+            states, column = MILESTONES[rtype]
+            reached = result.fields.get("status") in states
+            setattr(row, column, (getattr(row, column) or now) if reached else None)
         row.version = result.version
         row.field_versions = dict(result.field_versions)
         row.conflicts = list(result.open_conflicts)

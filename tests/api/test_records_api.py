@@ -211,3 +211,16 @@ def test_a_township_form_writes_through_the_op_log(app, world):
         [outcome] = sync_service.submit(staff, [op("task", unit="V12", title="秋季防火巡查")])
         assert outcome["status"] == "applied"
         assert db.session.query(OpLog).filter_by(type="task", user_id=staff.id).count() == 1
+
+
+def test_the_moment_a_problem_is_resolved_is_kept_and_cleared_on_reopen(problem, phone, app):
+    sec1, pid = problem
+    move(sec1, pid, 1, status="resolved", resolution="已修好")
+    with app.app_context():
+        resolved_at = db.session.get(Problem, pid).resolved_at
+    move(phone("staff1"), pid, 2, status="verified")
+    with app.app_context():
+        assert resolved_at is not None and db.session.get(Problem, pid).resolved_at == resolved_at
+    move(sec1, pid, 3, status="open", reopen_reason="又漏了")
+    with app.app_context():
+        assert db.session.get(Problem, pid).resolved_at is None
