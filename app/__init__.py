@@ -24,10 +24,11 @@ def create_app(test_config=None) -> Flask:
     assets.init_app(app)
     i18n.init_app(app)
 
-    from . import auth, api, field, township, cli
+    from . import auth, api, field, township, reports, cli
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(field.bp)
     app.register_blueprint(township.bp)
+    app.register_blueprint(reports.bp)
     cli.init_app(app)
     return app
