@@ -210,8 +210,32 @@ class Task(SyncedMixin, db.Model):
     __table_args__ = (db.Index("ix_tasks_unit_status", "unit_id", "status"),)
 
 
+class Review(SyncedMixin, db.Model):
+    """A township comment (批注) on a record, or a reply to one; travels to the phone."""
+    __tablename__ = "reviews"
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    comment: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reply_to: Mapped[str | None] = mapped_column(String(36))
+
+    unit: Mapped[Unit] = relationship()
+    author: Mapped[User] = relationship(foreign_keys="Review.created_by")
+
+
+class ReviewMark(db.Model):
+    """A reviewer has looked at this version of a record (server-only; the review queue leaves it out)."""
+    __tablename__ = "review_marks"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # When a record reached these states (server time), for the weekly reports; cleared if it leaves them.
 MILESTONES = {"problem": (("resolved", "verified"), "resolved_at"), "request": (("answered", "closed"), "answered_at"),
               "task": (("done",), "done_at")}
 
-SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task}
+SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task,
+                 "review": Review}

@@ -5,6 +5,7 @@ from flask import current_app
 
 from sync import EnvelopeError, apply_ops, parse_envelope, pull
 from sync.engine import history as record_history
+from sync.engine import thread as record_thread
 
 from . import scope
 from .extensions import db
@@ -51,3 +52,8 @@ def submit(user: User, ops: list[dict]) -> list[dict]:
 def history(user: User, rtype: str, record_id: str) -> list[dict] | None:
     """A record's history as the user may see it, or None outside their scope."""
     return record_history(SqlStore(), scope.actor(user), rtype, record_id)
+
+
+def thread(user: User, rtype: str, record_id: str) -> list[dict] | None:
+    """The review comments and replies on a record, or None outside the user's scope."""
+    return record_thread(SqlStore(), scope.actor(user), rtype, record_id)

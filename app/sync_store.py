@@ -10,7 +10,7 @@ from sync.merge import Current, Merge
 from sync.types import TYPES
 
 from .extensions import db
-from .models import MILESTONES, SYNCED_MODELS, Device, OpLog, SyncCounter, Unit, User, utcnow
+from .models import MILESTONES, SYNCED_MODELS, Device, Review, OpLog, SyncCounter, Unit, User, utcnow
 
 
 def _to_wire(value):
@@ -56,8 +56,15 @@ class SqlStore:
         self._seq = self._committed_seq = value
         self._prefetched = True
         self._known_ops = set(self.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_([o["op"] for o in ops]))))
-        for rtype, model in SYNCED_MODELS.items():
-            ids = [o["id"] for o in ops if o.get("type") == rtype and isinstance(o.get("id"), str)]
+        wanted: dict[str, set] = {rtype: set() for rtype in SYNCED_MODELS}
+        for op in ops:
+            wanted.get(op.get("type"), set()).add(op.get("id"))
+            about = TYPES[op["type"]].about if op.get("type") in TYPES else None
+            if about and isinstance(op.get("set"), dict):  # a review: its target too
+                wanted.get(op["set"].get(about[0]), set()).add(op["set"].get(about[1]))
+        for rtype, ids in wanted.items():
+            ids = [i for i in ids if isinstance(i, str)]
+            model = SYNCED_MODELS[rtype]
             for row in self.session.scalars(select(model).where(model.id.in_(ids))) if ids else ():
                 self._records[(rtype, row.id)] = row
 
@@ -163,3 +170,10 @@ class SqlStore:
                  "changes": entry.changes or {}, "conflicts": entry.conflicts or [],
                  "error": entry.error_code}
                 for entry, username, device in self.session.execute(query)]
+
+    def reviews_of(self, rtype, record_id):
+        query = (select(Review, User.username).join(User, User.id == Review.created_by)
+                 .where(Review.target_type == rtype, Review.target_id == record_id, Review.deleted.is_(False))
+                 .order_by(Review.created_at, Review.seq))
+        return [{"id": row.id, "author": author, "created_at": row.created_at.isoformat() + "Z",
+                 **record_fields(row, TYPES["review"].fields)} for row, author in self.session.execute(query)]

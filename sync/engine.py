@@ -49,6 +49,7 @@ class Store(Protocol):
     def current_seq(self) -> int: ...
     def changes(self, village_ids: frozenset, after: int, upto: int, limit: int) -> list[dict]: ...
     def history(self, rtype: str, record_id: str) -> list[dict]: ...
+    def reviews_of(self, rtype: str, record_id: str) -> list[dict]: ...
 
 
 def apply_ops(store: Store, actor: Actor, ops: list[dict]) -> list[dict]:
@@ -104,6 +105,8 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
         raise OpRejected("forbidden", f"The role {actor.role} may not write {op.type} records.")
     if current is not None:
         unit_id = current.unit_id
+    elif TYPES[op.type].about:
+        unit_id = _unit_of_target(store, TYPES[op.type], op)
     elif op.unit is not None:
         unit_id = store.unit_id_for_code(op.unit)
         if unit_id is None:
@@ -117,9 +120,21 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     return unit_id
 
 
+def _unit_of_target(store: Store, rtype: RecordType, op: Op) -> int:
+    """A record about another record (a review of a journal) belongs to that record's village."""
+    type_field, id_field = rtype.about
+    target_type, target_id = op.set.get(type_field), op.set.get(id_field)
+    target = store.load(target_type, target_id) if target_type in TYPES and isinstance(target_id, str) else None
+    if target is None:
+        raise OpRejected("not_found", f"No {target_type} {target_id} to comment on.", id_field)
+    return target.unit_id
+
+
 def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, current: Current | None,
                      unit_id: int) -> dict:
     changes = clean_fields(rtype, op.set)
+    if current is not None and rtype.about and any(name in changes for name in rtype.about):
+        raise OpRejected("forbidden", "What a record is about cannot change.", rtype.about[1])
     for name, value in changes.items():
         spec = rtype.fields[name]
         if spec.writers is not None and actor.role not in spec.writers:
@@ -222,3 +237,11 @@ def history(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list
         entry["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in entry.get("conflicts") or []]
         entries.append(entry)
     return entries
+
+
+def thread(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list[dict] | None:
+    """The review comments and replies on a record, oldest first; None outside the actor's scope."""
+    current = store.load(rtype_name, record_id) if rtype_name in TYPES else None
+    if current is None or current.unit_id not in actor.village_ids:
+        return None
+    return store.reviews_of(rtype_name, record_id)

@@ -69,3 +69,9 @@ class MemoryStore:
                          key=lambda e: e["n"])
         return [{"op": e["op"], "status": e["status"], "changes": e["set"] or {}, "conflicts": e["conflicts"]}
                 for e in entries]
+
+    def reviews_of(self, rtype, record_id):
+        rows = sorted((r for r in self.records.values() if r["type"] == "review"
+                       and r["fields"]["target_type"] == rtype and r["fields"]["target_id"] == record_id),
+                      key=lambda r: r["seq"])
+        return [{"id": r["id"], **r["fields"]} for r in rows]

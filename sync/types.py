@@ -55,6 +55,8 @@ class RecordType:
     writers: frozenset[str]
     defaults: dict = field(default_factory=dict)  # on create: a value, or "today", or "origin"
     status: StatusRule | None = None
+    # (type field, id field): the record is about another record, whose village it takes.
+    about: tuple[str, str] | None = None
 
 
 def _fields(*items: Field) -> dict[str, Field]:
@@ -170,7 +172,21 @@ TASK = RecordType(
     ),
 )
 
-TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK)}
+REVIEWERS = TOWNSHIP_ROLES | {"admin"}
+REVIEW = RecordType(
+    name="review",
+    fields=_fields(
+        Field("target_type", "enum", required=True, order=("journal", "problem", "meeting", "request", "task")),
+        Field("target_id", "uuid", required=True),
+        Field("comment", "text", required=True, max_length=5000),
+        Field("decision", "enum", order=("ok", "follow_up"), writers=REVIEWERS),
+        Field("reply_to", "uuid"),
+    ),
+    writers=STAFF_ROLES | REVIEWERS,
+    about=("target_type", "target_id"),
+)
+
+TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK, REVIEW)}
 
 
 def shanghai_today(now: dt.datetime | None = None) -> str:

@@ -106,7 +106,8 @@ def spec() -> dict:
                 "parameters": [{"name": "type", "in": "path", "required": True,
                                 "schema": {"type": "string", "enum": sorted(TYPES)}},
                                {"name": "record_id", "in": "path", "required": True, "schema": uuid}],
-                "responses": {"200": {"description": "Who changed what, when, from which device."},
+                "responses": {"200": {"description": "Who changed what, when, from which device; and the "
+                                                     "review comments and replies on the record."},
                               "401": unauthorized, "404": _error("No such record in your scope.")}}},
             "/api/devices/{device_id}/revoke": {"post": {
                 "summary": "Revoke a device in your scope (township staff and admins)", "security": bearer,

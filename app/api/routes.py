@@ -70,7 +70,7 @@ def record_history(rtype, record_id):
     entries = sync_service.history(user, rtype, record_id)
     if entries is None:
         raise ApiError(404, "not_found", "No such record in your scope.")
-    return jsonify({"history": entries})
+    return jsonify({"history": entries, "reviews": sync_service.thread(user, rtype, record_id)})
 
 
 @bp.post("/devices/<device_id>/revoke")

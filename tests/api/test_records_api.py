@@ -224,3 +224,37 @@ def test_the_moment_a_problem_is_resolved_is_kept_and_cleared_on_reopen(problem,
     move(sec1, pid, 3, status="open", reopen_reason="又漏了")
     with app.app_context():
         assert db.session.get(Problem, pid).resolved_at is None
+
+
+def review(target_type, target_id, comment, **fields):
+    return op("review", target_type=target_type, target_id=target_id, comment=comment, **fields)
+
+
+def test_a_township_comment_reaches_the_phone_and_the_secretary_answers(phone, app):
+    sec1, staff1 = phone("sec1"), phone("staff1")
+    journal = op("journal", text="走访5户")
+    result(sec1, journal)
+    sec1.sync()
+    comment = review("journal", journal["id"], "请跟进水渠的事", decision="follow_up")
+    assert result(staff1, comment)["status"] == "applied"
+    [change] = [c for c in sec1.sync().get_json()["changes"] if c["type"] == "review"]
+    assert change["fields"]["comment"] == "请跟进水渠的事" and change["author"] == "staff1"
+    assert change["unit"] == "V11"
+    reply = review("journal", journal["id"], "已联系水利站", reply_to=comment["id"])
+    assert result(sec1, reply)["status"] == "applied"
+    assert code(result(sec1, review("journal", journal["id"], "自己说可以", decision="ok"))) == "forbidden"
+    body = staff1.client.get(f"/api/history/journal/{journal['id']}",
+                             headers={"Authorization": f"Bearer {staff1.token}"}).get_json()
+    assert [(r["author"], r["comment"], r["reply_to"]) for r in body["reviews"]] == [
+        ("staff1", "请跟进水渠的事", None), ("sec1", "已联系水利站", comment["id"])]
+
+
+def test_reviews_follow_the_scope_of_their_record(phone):
+    sec2_journal = op("journal", text="三村")
+    result(phone("sec2"), sec2_journal)
+    assert code(result(phone("staff1"), review("journal", sec2_journal["id"], "看看"))) == "out_of_scope"
+    assert code(result(phone("staff1"), review("journal", str(uuid.uuid4()), "无"))) == "not_found"
+    first = review("journal", sec2_journal["id"], "好", decision="ok")
+    assert result(phone("staff2"), first)["status"] == "applied"
+    moved = op("review", first["id"], base=1, target_id=str(uuid.uuid4()))
+    assert code(result(phone("staff2"), moved)) == "forbidden"
