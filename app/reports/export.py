@@ -16,7 +16,8 @@ from ..models import SYNCED_MODELS, Unit, User
 from ..sync_store import record_fields
 
 COLUMN_TYPES = {"int": int, "bool": bool}
-TABLES = {"journal": "journals", "problem": "problems", "meeting": "meetings", "request": "requests", "task": "tasks"}
+TABLES = {"journal": "journals", "problem": "problems", "meeting": "meetings", "request": "requests", "task": "tasks",
+          "review": "reviews"}
 
 
 def export_sqlite(actor: Actor) -> bytes:

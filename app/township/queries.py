@@ -9,12 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import scope
 from ..extensions import db
-from ..models import Device, Journal, Unit, User, utcnow
+from ..models import (FIELD_ROLES, SYNCED_MODELS, Device, Journal, Meeting, Problem, Request, Task, Unit, User,
+                      utcnow)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
@@ -96,4 +97,111 @@ def devices(user: User) -> list[Device]:
              .where(User.unit_id.in_(scope.unit_ids_under(user.unit)))
              .options(selectinload(Device.user).selectinload(User.unit))
              .order_by(Device.revoked_at.is_not(None), User.username, Device.created_at.desc()))
+    return list(db.session.scalars(query))
+
+
+# ---------------------------------------------------------------- problems, requests, meetings, tasks
+
+def _live(model, user: User, village: Unit | None):
+    query = scope.scoped(model, user).where(model.deleted.is_(False))
+    if village is not None:
+        query = query.where(model.unit_id == village.id)
+    return query.options(selectinload(model.unit))
+
+
+def _page(query, page: int, per_page: int):
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def problems_page(user: User, village: Unit | None = None, status: str | None = None, page: int = 1,
+                  per_page: int = PER_PAGE):
+    """Urgent (急难愁盼) first, then newest."""
+    query = _live(Problem, user, village)
+    if status:
+        query = query.where(Problem.status == status)
+    query = query.order_by(case((Problem.urgent.is_(True), 0), else_=1), Problem.created_at.desc(),
+                           Problem.id.desc())
+    return _page(query, page, per_page)
+
+
+def requests_page(user: User, village: Unit | None = None, status: str | None = None,
+                  livelihood: bool = False, page: int = 1, per_page: int = PER_PAGE):
+    """Newest first."""
+    query = _live(Request, user, village)
+    if status:
+        query = query.where(Request.status == status)
+    if livelihood:
+        query = query.where(Request.livelihood_project.is_(True))
+    return _page(query.order_by(Request.created_at.desc(), Request.id.desc()), page, per_page)
+
+
+def meetings_page(user: User, village: Unit | None = None, page: int = 1, per_page: int = PER_PAGE):
+    """Latest meeting first."""
+    query = _live(Meeting, user, village).order_by(Meeting.date.desc(), Meeting.created_at.desc(), Meeting.id.desc())
+    return _page(query, page, per_page)
+
+
+def tasks_page(user: User, village: Unit | None = None, status: str | None = None, page: int = 1,
+               per_page: int = PER_PAGE):
+    """Open tasks first, the nearest due date first (none last), then newest."""
+    query = _live(Task, user, village)
+    if status:
+        query = query.where(Task.status == status)
+    query = query.order_by(case((Task.status == "done", 1), else_=0), case((Task.due.is_(None), 1), else_=0),
+                           Task.due, Task.created_at.desc(), Task.id.desc())
+    return _page(query, page, per_page)
+
+
+RECORD_PAGE_TYPES = ("journal", "problem", "meeting", "request", "task")
+
+
+def record(user: User, rtype: str, record_id: str):
+    """One synced record of the user's villages (tombstones too), or None: out of scope looks like absent."""
+    model = SYNCED_MODELS.get(rtype) if rtype in RECORD_PAGE_TYPES else None
+    if model is None or not isinstance(record_id, str) or len(record_id) > 64:
+        return None
+    return db.session.scalar(scope.scoped(model, user).where(model.id == record_id)
+                             .options(selectinload(model.unit)))
+
+
+def records_in_scope(user: User, rtype: str, ids) -> dict:
+    """{id: row} for those of `ids` that are live records of the user's villages."""
+    model = SYNCED_MODELS[rtype]
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    rows = db.session.scalars(scope.scoped(model, user).where(model.id.in_(ids), model.deleted.is_(False)))
+    return {row.id: row for row in rows}
+
+
+def requests_of(user: User, column: str, value: str) -> list[Request]:
+    """The live requests of the user's villages whose `column` (meeting_id or problem_id) is `value`."""
+    query = (scope.scoped(Request, user)
+             .where(getattr(Request, column) == value, Request.deleted.is_(False))
+             .order_by(Request.created_at, Request.id))
+    return list(db.session.scalars(query))
+
+
+def request_counts(user: User, meeting_ids) -> dict[str, int]:
+    ids = list({i for i in meeting_ids if i})
+    if not ids:
+        return {}
+    query = (scope.scoped(Request, user)
+             .where(Request.meeting_id.in_(ids), Request.deleted.is_(False))
+             .with_only_columns(Request.meeting_id, func.count(Request.id)).group_by(Request.meeting_id))
+    return dict(db.session.execute(query).all())
+
+
+def usernames(ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def village_people(user: User) -> list[User]:
+    """The active field users (secretaries, cadres) of the user's villages: who a task may be assigned to."""
+    query = (select(User).join(Unit, Unit.id == User.unit_id)
+             .where(User.unit_id.in_(scope.village_ids(user)), User.role.in_(FIELD_ROLES), User.active.is_(True))
+             .options(selectinload(User.unit)).order_by(Unit.code, User.username))
     return list(db.session.scalars(query))

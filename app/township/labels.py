@@ -1,0 +1,107 @@
+"""What the township pages call things: record types, fields, statuses, and the engine's rejections.
+
+Every label is a lazy msgid, so the page's locale decides. The field names are those of
+`sync/types.py`; a field missing here falls back to its protocol name.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from sync.types import TYPES
+
+TYPE_LABELS = {
+    "journal": _l("Journal"),
+    "problem": _l("Problem"),
+    "meeting": _l("Pavilion meeting"),
+    "request": _l("Resident request"),
+    "task": _l("Task"),
+}
+
+FIELD_LABELS = {
+    "journal": {"date": _l("Date"), "text": _l("Text"), "visits": _l("Households visited"),
+                "places": _l("Places"), "reflection": _l("Reflection")},
+    "problem": {"title": _l("Title"), "detail": _l("Detail"), "category": _l("Category"),
+                "urgent": _l("Urgent"), "status": _l("Status"), "owner": _l("Owner"), "due": _l("Due"),
+                "resolution": _l("Resolution"), "source_type": _l("Source"), "source_id": _l("Source record"),
+                "reopen_reason": _l("Reason for reopening")},
+    "meeting": {"date": _l("Date"), "place": _l("Place"), "topic": _l("Topic"),
+                "attendance": _l("Attendance"), "minutes": _l("Minutes")},
+    "request": {"content": _l("Request"), "category": _l("Category"), "resident_name": _l("Resident"),
+                "resident_contact": _l("Contact"), "meeting_id": _l("Meeting"), "status": _l("Status"),
+                "reply": _l("Reply"), "replied_on": _l("Replied on"),
+                "livelihood_project": _l("Livelihood project"), "problem_id": _l("Linked problem")},
+    "task": {"title": _l("Title"), "detail": _l("Detail"), "due": _l("Due"), "assignee": _l("Assignee"),
+             "status": _l("Status"), "note": _l("Note"), "week": _l("Week"), "origin": _l("Origin"),
+             "item_code": _l("Screening code")},
+}
+
+STATUS_LABELS = {
+    "problem": {"open": _l("Open"), "in_progress": _l("In progress"), "resolved": _l("Resolved"),
+                "verified": _l("Verified")},
+    "request": {"recorded": _l("Recorded"), "accepted": _l("Accepted"), "answered": _l("Answered"),
+                "closed": _l("Closed")},
+    "task": {"received": _l("Received"), "in_progress": _l("In progress"), "done": _l("Done")},
+}
+
+ENUM_LABELS = {
+    ("problem", "source_type"): {"journal": _l("Journal"), "request": _l("Resident request"),
+                                 "visit": _l("Household visit"), "township": _l("Township")},
+    ("task", "origin"): {"township": _l("Township"), "village": _l("Village")},
+}
+
+
+def type_label(rtype: str) -> str:
+    return str(TYPE_LABELS.get(rtype, rtype))
+
+
+def field_label(rtype: str, name: str | None) -> str:
+    if not name:
+        return ""
+    return str(FIELD_LABELS.get(rtype, {}).get(name, name))
+
+
+def status_label(rtype: str, value) -> str:
+    return str(STATUS_LABELS.get(rtype, {}).get(value, value or "—"))
+
+
+def value_label(rtype: str, name: str, value) -> str:
+    """A field's value as text for people: statuses and enums translated, yes/no, dashes for empty."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if name == "status":
+        return status_label(rtype, value)
+    labels = ENUM_LABELS.get((rtype, name))
+    if labels and value in labels:
+        return str(labels[value])
+    return str(value)
+
+
+def rejection(error: dict, rtype: str, *, source: str | None = None, target: str | None = None) -> str:
+    """The engine's rejection (stable code, English message) as a sentence in the page's language."""
+    error = error or {}
+    code, name = error.get("code"), error.get("field")
+    label = field_label(rtype, name)
+    if code == "illegal_transition":
+        return _("Not saved: the status cannot go from “%(source)s” to “%(target)s”.",
+                 source=status_label(rtype, source), target=status_label(rtype, target))
+    if code == "required" and name == "reopen_reason":
+        return _("Not saved: reopening needs a reason.")
+    if code == "required":
+        return _("Not saved: “%(field)s” is required.", field=label)
+    if code == "forbidden":
+        return _("Not saved: your role may not make this change.")
+    if code in ("out_of_scope", "unknown_unit", "unit_required"):
+        return _("Not saved: choose a village in your area.")
+    spec = TYPES[rtype].fields.get(name) if rtype in TYPES and name else None
+    if code == "invalid_value" and spec is not None and spec.kind == "user":
+        return _("Not saved: “%(field)s” must be a person of the chosen village.", field=label)
+    if code == "invalid_value":
+        return _("Not saved: the value of “%(field)s” is not valid.", field=label)
+    if code == "too_long":
+        return _("Not saved: “%(field)s” is too long.", field=label)
+    if code in ("not_found", "bad_base"):
+        return _("Not saved: the record has changed or is gone. Reload the page and try again.")
+    return _("Not saved: %(message)s", message=error.get("message") or code or "?")

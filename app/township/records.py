@@ -1,0 +1,154 @@
+"""What a township page shows of a synced record: its fields with residents' personal data masked,
+its open conflicts, its history. Templates get these views, never the rows' personal columns.
+
+Masking follows the engine's one rule (`Actor.sees_personal_data_of`): only the village's own field
+users see a resident's name and contact in full, so township users and admins always see them masked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sync.engine import Actor
+from sync.mask import mask_record
+from sync.types import TYPES
+
+from ..sync_store import record_fields
+from . import labels
+from .queries import to_local
+
+
+def parse_time(value) -> dt.datetime | None:
+    """An ISO time from the op log (client `at`, or `received_at` ending in Z) as Asia/Shanghai time."""
+    if isinstance(value, dt.datetime):
+        return to_local(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return to_local(parsed)
+
+
+def local_text(value) -> str:
+    local = parse_time(value)
+    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+
+
+@dataclass
+class Conflict:
+    field: str
+    label: str
+    kept: str
+    lost: str
+    by: str
+    at: str
+    lost_from_this_op: bool
+
+
+def conflict_views(rtype: str, conflicts: list, full: bool) -> list[Conflict]:
+    """Conflicts (from a record or an op log entry) masked as the viewer must see them."""
+    spec = TYPES[rtype]
+    out = []
+    for raw in conflicts or []:
+        c = mask_record(spec, raw, full, conflict=True)
+        name = c.get("field") or ""
+        out.append(Conflict(field=name, label=labels.field_label(rtype, name),
+                            kept=labels.value_label(rtype, name, c.get("kept")),
+                            lost=labels.value_label(rtype, name, c.get("lost")),
+                            by=c.get("by") or "", at=local_text(c.get("at")),
+                            lost_from_this_op=c.get("lost_from") not in (None, "server")))
+    return out
+
+
+@dataclass
+class RecordView:
+    rtype: str
+    row: object
+    fields: dict                      # the synced fields, masked
+    conflicts: list = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def title(self) -> str:
+        f = self.fields
+        if self.rtype in ("problem", "task"):
+            return f.get("title") or ""
+        if self.rtype == "meeting":
+            return f.get("topic") or ""
+        if self.rtype == "request":
+            text = (f.get("content") or "").strip().splitlines()[0] if f.get("content") else ""
+            return text if len(text) <= 40 else text[:40] + "…"
+        return f.get("date") or ""
+
+    @property
+    def has_conflicts(self) -> bool:
+        return bool(self.conflicts)
+
+    def label(self, name: str) -> str:
+        return labels.field_label(self.rtype, name)
+
+    def text(self, name: str) -> str:
+        return labels.value_label(self.rtype, name, self.fields.get(name))
+
+    def status_text(self) -> str:
+        return labels.status_label(self.rtype, self.fields.get("status"))
+
+
+def view(actor: Actor, rtype: str, row) -> RecordView:
+    spec = TYPES[rtype]
+    full = actor.sees_personal_data_of(row.unit_id)
+    fields = mask_record(spec, record_fields(row, spec.fields), full)
+    return RecordView(rtype, row, fields, conflict_views(rtype, row.conflicts, full))
+
+
+def views(actor: Actor, rtype: str, rows) -> list[RecordView]:
+    return [view(actor, rtype, row) for row in rows]
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    value: str
+
+
+@dataclass
+class HistoryEntry:
+    number: int
+    user: str
+    device: str | None
+    at: str            # when it was made (the device's clock), Beijing time; '' for server forms
+    received: str      # when the server took it, Beijing time
+    status: str        # applied | merged
+    changes: list[Change]
+    conflicts: list[Conflict]
+
+
+def history_views(actor: Actor, rtype: str, unit_id: int, entries: list[dict]) -> list[HistoryEntry]:
+    """`sync_service.history` entries (already masked by the engine) as lines for people, oldest first.
+
+    Conflict values are masked again here; masking is idempotent, so a second pass costs nothing and
+    keeps this view safe even if it is ever handed raw entries.
+    """
+    full = actor.sees_personal_data_of(unit_id)
+    spec = TYPES[rtype]
+    out = []
+    for number, entry in enumerate(entries, start=1):
+        changes = mask_record(spec, entry.get("changes") or {}, full)
+        order = list(spec.fields)
+        names = sorted(changes, key=lambda n: order.index(n) if n in order else len(order))
+        out.append(HistoryEntry(
+            number=number, user=entry.get("user") or "", device=entry.get("device"),
+            at=local_text(entry.get("at")), received=local_text(entry.get("received_at")),
+            status=entry.get("status") or "",
+            changes=[Change(n, labels.field_label(rtype, n), labels.value_label(rtype, n, changes[n]))
+                     for n in names],
+            conflicts=conflict_views(rtype, entry.get("conflicts"), full)))
+    return out
