@@ -17,8 +17,9 @@ from flask_login import current_user, login_required
 
 from . import bp
 
-# The modules the field shell loads (field.js imports the others); all are precached.
-FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "pwa.js", "logout.js")
+# The modules the field shell loads (field.js imports the others; views.js and history.js are loaded when a
+# view needs them); all are precached, so every view works offline.
+FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "pwa.js", "logout.js", "views.js", "history.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation (/offline is precached separately).
@@ -67,7 +68,6 @@ def js_strings() -> dict[str, str]:
         "visitsInvalid": _("Households visited must be a whole number, 0 or more."),
         "editTitle": _("Edit journal entry"),
         "newTitle": _("Today's journal"),
-        "fixHint": _("Tap Edit to fix it and save again."),
         "visits": _("%(n)s households visited", n="{n}"),
         "by": _("by %(name)s", name="{name}"),
         "storage": _("Storage used on this phone: %(used)s of %(quota)s.", used="{used}", quota="{quota}"),
@@ -76,6 +76,60 @@ def js_strings() -> dict[str, str]:
         "logoutUnsynced": _("%(n)s entries have not been synced yet. They stay on this phone and are "
                             "sent when you log in again. Log out anyway?", n="{n}"),
         "conflict": _("Also edited elsewhere; both versions are kept in the history."),
+        "required": _("Fill in this field."),
+        "numberInvalid": _("Enter a whole number, 0 or more."),
+        "madeProblem": _("Made a problem"),
+        "fromJournal": _("From the journal of %(date)s", date="{date}"),
+        "source.journal": _("From a journal entry"),
+        "source.request": _("From a resident's request"),
+        "source.visit": _("From a household visit"),
+        "source.township": _("From the township"),
+        "atMeeting": _("At the meeting of %(date)s: %(topic)s", date="{date}", topic="{topic}"),
+        "requestCount": _("%(n)s requests", n="{n}"),
+        "urgent": _("Urgent"),
+        "linkedRecord": _("(a linked record)"),
+        "type.journal": _("journal entry"),
+        "type.request": _("resident's request"),
+        "type.visit": _("household visit"),
+        "type.township": _("township"),
+        "empty": _("(empty)"),
+        "yes": _("yes"),
+        "no": _("no"),
+        "weekSum": _("This week: %(journals)s journal entries, %(visits)s households visited, %(tasks)s tasks "
+                     "done, %(problems)s problems resolved, %(requests)s requests answered.",
+                     journals="{journals}", visits="{visits}", tasks="{tasks}", problems="{problems}",
+                     requests="{requests}"),
+        # Asked when a status move needs words.
+        "move.problem.resolve": _("How was it resolved?"),
+        "move.problem.reopen": _("Why reopen it?"),
+        "move.request.answer": _("The reply to the resident"),
+        "move.task.done": _("Mark the task done"),
+        # Statuses, by type.
+        "st.problem.open": _("Open"),
+        "st.problem.in_progress": _("In progress"),
+        "st.problem.resolved": _("Resolved"),
+        "st.problem.verified": _("Verified"),
+        "st.request.recorded": _("Recorded"),
+        "st.request.accepted": _("Accepted"),
+        "st.request.answered": _("Answered"),
+        "st.request.closed": _("Closed"),
+        "st.task.received": _("Received"),
+        "st.task.in_progress": _("In progress"),
+        "st.task.done": _("Done"),
+        # Field names, for conflicts and the history.
+        **{f"f.{name}": text for name, text in field_labels().items()},
+        # The history (留痕).
+        "h.applied": _("applied"),
+        "h.merged": _("merged"),
+        "h.rejected": _("rejected"),
+        "h.duplicate": _("duplicate"),
+        "h.conflict": _("Conflict on %(field)s: kept “%(kept)s”, not kept “%(lost)s”", field="{field}",
+                        kept="{kept}", lost="{lost}"),
+        "h.nothing": _("No field changed (for example, conflicts acknowledged)"),
+        "h.loading": _("Loading the history…"),
+        "h.fetched": _("Fetched from the server at %(time)s.", time="{time}"),
+        "h.cached": _("No connection: this is the copy fetched at %(time)s.", time="{time}"),
+        "h.none": _("The history is on the server; open it again with a connection."),
         # Reasons for a rejection, by the server's stable error code (else its own message is shown).
         "error.required": _("A required field is empty."),
         "error.too_long": _("Too long for the server; shorten it."),
@@ -83,6 +137,23 @@ def js_strings() -> dict[str, str]:
         "error.forbidden": _("You may not change this entry."),
         "error.out_of_scope": _("This entry belongs to a village outside your area."),
         "error.not_found": _("This entry is no longer on the server."),
+        "error.illegal_transition": _("This status change is not allowed from the current status."),
+        "fixHint": _("Tap Edit to fix it and save again, or discard your change."),
+    }
+
+
+def field_labels() -> dict[str, str]:
+    return {
+        "date": _("Date"), "text": _("Text"), "visits": _("Households visited"), "places": _("Places"),
+        "reflection": _("Reflection"), "title": _("Title"), "detail": _("Details"), "category": _("Category"),
+        "urgent": _("Urgent"), "status": _("Status"), "owner": _("Owner"), "due": _("Due"),
+        "resolution": _("Resolution"), "source_type": _("Source"), "source_id": _("Source record"),
+        "reopen_reason": _("Reason for reopening"), "place": _("Place"), "topic": _("Topic"),
+        "attendance": _("Attendance"), "minutes": _("Minutes"), "content": _("What the resident asks"),
+        "resident_name": _("Resident"), "resident_contact": _("Contact"), "meeting_id": _("Meeting"),
+        "reply": _("Reply"), "replied_on": _("Replied on"), "livelihood_project": _("Key livelihood project"),
+        "problem_id": _("Problem"), "assignee": _("Assigned to"), "note": _("Completion note"),
+        "week": _("Week"), "origin": _("Origin"), "item_code": _("Screening code"),
     }
 
 

@@ -107,3 +107,69 @@ def write_journal(page: Page, text: str, **fields) -> None:
 
 def entry(page: Page, text: str):
     return page.locator("#journal-list .entry", has_text=text)
+
+
+def records(app, model_name: str, **where) -> list[dict]:
+    """The server's rows of a synced model (app.models.<model_name>) as dicts of their columns."""
+    from app import models
+    model = getattr(models, model_name)
+    with app.app_context():
+        query = select(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return [{c.key: getattr(row, c.key) for c in model.__table__.columns} for row in db.session.scalars(query)]
+
+
+def this_week() -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    year, week, _ = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def township_task(app, title: str, unit: str = "V11", **fields) -> str:
+    """A task the township sends down, through the server's one write path; returns its id."""
+    import uuid
+
+    from app.models import User
+    from app.sync_service import submit
+    record_id = str(uuid.uuid4())
+    with app.app_context():
+        staff = db.session.scalar(select(User).where(User.username == "staff1"))
+        results = submit(staff, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": None,
+                                  "unit": unit, "set": {"title": title, **fields}}])
+    assert results[0]["status"] == "applied", results
+    return record_id
+
+
+def item(page: Page, kind: str, text: str):
+    """An item of a list (#problem-list, #request-list, #meeting-list, #task-list) by its text."""
+    return page.locator(f"#{kind}-list .entry", has_text=text)
+
+
+def open_view(page: Page, view: str) -> None:
+    page.click(f"#tabs a[data-view={view}]")
+    expect(page.locator(f"#view-{view}")).to_be_visible()
+
+
+def fill_form(page: Page, form: str, **fields) -> None:
+    """Fill #<form> (text, number, date and select fields; True/False for checkboxes) and save it."""
+    form = page.locator(f"#{form}")
+    for name, value in fields.items():
+        field = form.locator(f"[name={name}]")
+        if isinstance(value, bool):
+            field.set_checked(value)
+        elif field.evaluate("el => el.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(str(value))
+    form.locator("[type=submit]").click()
+    expect(form).to_be_hidden()
+
+
+def answer_prompt(page: Page, text: str) -> None:
+    dialog = page.locator("#prompt")
+    expect(dialog).to_be_visible()
+    dialog.locator("[name=text]").fill(text)
+    dialog.locator("[type=submit]").click()
+    expect(dialog).to_be_hidden()

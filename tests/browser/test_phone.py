@@ -35,6 +35,30 @@ def test_fits_360_px_without_horizontal_scroll(page, server):
     assert problems == []  # no script errors, nothing blocked by the CSP
 
 
+def test_every_view_fits_360_px(page, server, app):
+    from .conftest import open_view, this_week, township_task
+    township_task(app, "核对低保户名单,核对后在系统里逐户确认并上传照片", item_code="SX-101", week=this_week())
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    log_in(page, server)
+    wait_synced(page)
+    for view in ("problems", "pavilion", "tasks", "week"):
+        open_view(page, view)
+        for button in page.locator(f"#view-{view} [data-new]").all():
+            button.click()
+        assert page.evaluate(NO_OVERFLOW), view
+        for tab in page.locator("#tabs a").all():
+            box = tab.bounding_box()
+            assert box["height"] >= 44 and box["x"] + box["width"] <= 360
+    open_view(page, "tasks")
+    item = page.locator("#task-list .entry").first
+    expect(item).to_be_visible()
+    assert page.evaluate(NO_OVERFLOW)
+    for button in item.locator("button:visible").all():
+        assert button.bounding_box()["height"] >= 44
+    assert problems == []
+
+
 def test_wrong_password_is_shown_without_leaving_the_page(page, server):
     page.goto(f"{server}/login")
     page.fill("[name=username]", "sec1")
@@ -73,14 +97,15 @@ def test_logout_warns_about_unsynced_entries_and_keeps_them(context, page, serve
     context.route("**/api/sync", lambda route: route.abort())  # the entry cannot leave the phone
     context.set_offline(False)
 
+    # The handler asks after reading IndexedDB; a click that waited for navigations could hang on the modal.
     with page.expect_event("dialog") as first:
-        page.click("#logout-form [type=submit]")
+        page.click("#logout-form [type=submit]", no_wait_after=True)
     assert "1" in first.value.message
     first.value.dismiss()
     expect(page.locator("#journal-form")).to_be_visible()  # dismissed: still logged in here
     assert page.url == f"{server}/field"
     with page.expect_event("dialog") as second:
-        page.click("#logout-form [type=submit]")
+        page.click("#logout-form [type=submit]", no_wait_after=True)
     second.value.accept()
     page.wait_for_url("**/login")
     context.unroute("**/api/sync")

@@ -1,6 +1,8 @@
 // The field page: everything is drawn from this phone's IndexedDB, then kept in step with the server.
-import { countOutbox, getMeta, getSession, openUser } from './db.js';
-import { journals, saveJournal } from './outbox.js';
+// One shell page with hash routes: #journal (the default), #problems, #pavilion, #tasks, #week. The views
+// other than the journal live in views.js, loaded when first opened (and precached for offline use).
+import { countOutbox, getMeta, getSession, openUser, setMeta } from './db.js';
+import { acknowledge, allRecords, discard, save, saveMany } from './outbox.js';
 import { registerWorker, requestBackgroundSync, storageReport } from './pwa.js';
 import { Syncer } from './sync.js';
 import * as ui from './ui.js';
@@ -8,7 +10,10 @@ import './logout.js';
 
 const root = document.getElementById('field');
 const pageUser = Number(root.dataset.userId);
+const VIEWS = ['journal', 'problems', 'pavilion', 'tasks', 'week'];
 let syncer = null;
+let views = null;
+const loadViews = () => (views ||= import('./views.js'));
 
 registerWorker(ui.showUpdate, () => syncer && syncer.nudge()).catch(() => {});
 
@@ -22,18 +27,76 @@ async function main() {
   const db = await openUser(session.user.id);
   const me = session.user.username;
   let form = null;
+  let view = 'journal';
+  let timer = null;
+
+  const ctx = {
+    db, session, me, people: [], data: null,
+    refresh,
+    message(text) {
+      const el = ui.$('view-message');
+      el.textContent = text;
+      clearTimeout(timer);
+      timer = setTimeout(() => { el.textContent = ''; }, 4000);
+    },
+    async saveMany(items) {
+      const records = await saveMany(db, items, me);
+      await changed();
+      return records;
+    },
+    save: async (type, id, values) => (await ctx.saveMany([{ type, id, values }]))[0],
+    edit: (rec) => (rec.type === 'journal' ? form.edit(rec) : loadViews().then((v) => v.edit(rec, ctx))),
+    ack: async (rec) => { await acknowledge(db, rec.id); await changed(); },
+    discard: async (rec) => { await discard(db, rec.id); await refresh(); },
+    history: (rec) => import('./history.js').then((h) => h.open(rec, ctx)),
+    // One tap: a problem linked to the journal entry, titled with its first line.
+    async toProblem(rec) {
+      await ctx.save('problem', null, { ...ui.problemFrom(rec.fields.text), source_type: 'journal', source_id: rec.id });
+      location.hash = '#problems';
+      ctx.message(ui.t('madeProblem'));
+    },
+  };
+
+  async function changed() {
+    await refresh();
+    if (navigator.onLine) syncer.sync();
+    else requestBackgroundSync();
+  }
 
   async function refresh() {
-    ui.renderList(await journals(db), me, (rec) => form.edit(rec));
+    const data = await allRecords(db);
+    ctx.data = data;
+    ctx.people = (await getMeta(db, 'people')) || [];
+    if (view === 'journal') ui.renderList(data.journal, { ...ctx, problems: data.problem });
+    else (await loadViews()).render(view, data, ctx);
     ui.renderCounts(await countOutbox(db), await getMeta(db, 'lastSync'));
+  }
+
+  function route() {
+    const name = location.hash.slice(1);
+    view = VIEWS.includes(name) ? name : 'journal';
+    for (const v of VIEWS) ui.show(ui.$(`view-${v}`), v === view);
+    for (const a of ui.$('tabs').querySelectorAll('a')) {
+      if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    return refresh();
+  }
+
+  // The village's people, for the owner and assignee pickers; kept for offline use.
+  async function people() {
+    try {
+      const response = await fetch('/api/people', {
+        credentials: 'omit', cache: 'no-store', headers: { Authorization: `Bearer ${session.token}` },
+      });
+      if (response.ok) await setMeta(db, 'people', (await response.json()).people || []);
+    } catch (error) { /* offline: the kept list will do */ }
   }
 
   form = ui.journalForm({
     onSave: async (id, values) => {
-      await saveJournal(db, id, values, me);
-      await refresh();
-      if (navigator.onLine) syncer.sync();
-      else requestBackgroundSync();
+      await save(db, 'journal', id, values, me);
+      await changed();
     },
   });
 
@@ -41,15 +104,16 @@ async function main() {
   syncer.addEventListener('change', refresh);
   syncer.addEventListener('status', (event) => {
     ui.renderStatus(event.detail);
-    if (event.detail.status === 'synced') refresh();
+    if (event.detail.status === 'synced') people().then(refresh);
     // Background Sync fires at once when the browser thinks it is online, so ask only when it is not;
     // network errors while "online" are retried by the backoff timer instead.
     if (event.detail.status === 'offline') requestBackgroundSync();
   });
-  document.getElementById('sync-now').addEventListener('click', () => syncer.sync(true));
+  ui.$('sync-now').addEventListener('click', () => syncer.sync(true));
+  addEventListener('hashchange', route);
 
   ui.showBody();
-  await refresh();
+  await route();
   storageReport().then(ui.renderStorage).catch(() => {});
   syncer.start();
 }

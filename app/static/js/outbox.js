@@ -1,22 +1,35 @@
-// The local replica and the outbox. Each saved edit becomes an op; an op leaves the outbox only when
-// the server's result for it has been stored. At most one op per record is in flight: a later edit
-// of a record whose op was sent but not yet answered waits ("chain") and takes its base from that
-// answer, so the server sees a clean sequence of versions instead of a self-made conflict.
+// The local replica and the outbox, for every record type. Each saved edit becomes an op; an op leaves the
+// outbox only when the server's result for it has been stored. At most one op per record is in flight: a
+// later edit of a record whose op was sent but not yet answered waits ("chain") and takes its base from
+// that answer, so the server sees a clean sequence of versions instead of a self-made conflict.
+// A status move is never folded into an earlier op: each move is its own op, so the server checks it
+// from the state it really has, and the record's history shows every step.
 import { inTx, req, uuid } from './db.js';
 
-export const FIELDS = ['date', 'text', 'visits', 'places', 'reflection'];
+// The fields the phone sends, per type (server-set fields such as a task's `origin` are never sent).
+export const FIELDS = {
+  journal: ['date', 'text', 'visits', 'places', 'reflection'],
+  problem: ['title', 'detail', 'category', 'urgent', 'status', 'owner', 'due', 'resolution', 'source_type',
+    'source_id', 'reopen_reason'],
+  meeting: ['date', 'place', 'topic', 'attendance', 'minutes'],
+  request: ['content', 'category', 'resident_name', 'resident_contact', 'meeting_id', 'status', 'reply',
+    'replied_on', 'livelihood_project', 'problem_id'],
+  task: ['title', 'detail', 'due', 'assignee', 'status', 'note', 'week'],
+};
+// Shown at once for a new record; the server sets the same defaults.
+const DEFAULTS = { problem: { status: 'open' }, request: { status: 'recorded' }, task: { status: 'received' } };
 
 const isSet = (v) => v !== null && v !== undefined && v !== '';
 
-function filled(values) {
+function filled(type, values) {
   const out = {};
-  for (const k of FIELDS) if (isSet(values[k])) out[k] = values[k];
+  for (const k of FIELDS[type]) if (isSet(values[k])) out[k] = values[k];
   return out;
 }
 
-function changed(values, from) {
+function changed(type, values, from) {
   const out = {};
-  for (const k of FIELDS) {
+  for (const k of FIELDS[type]) {
     if (k in values && (values[k] ?? null) !== (from?.[k] ?? null)) out[k] = values[k] ?? null;
   }
   return out;
@@ -27,47 +40,92 @@ function unchain(op, rec) {
   op.chain = false;
   if (rec.version === null || rec.version === undefined) {
     op.base = null; // the record never reached the server: this op creates it
-    op.set = filled(rec.fields);
+    if (!op.ack) op.set = filled(rec.type || op.type, rec.fields);
   } else {
     op.base = rec.version;
   }
 }
 
-// Save the form's values: the record and its op are written in one transaction.
-export async function saveJournal(db, id, values, author) {
+async function saveIn(tx, type, id, values, author, at) {
+  const records = tx.objectStore('records');
+  const outbox = tx.objectStore('outbox');
+  let rec = id ? await req(records.get(id)) : undefined;
+  const pending = rec ? await req(outbox.index('id').getAll(rec.id)) : [];
+  const last = pending[pending.length - 1];
+  const moves = Boolean(rec) && 'status' in values && values.status !== rec.fields.status;
+  let op = null;
+  let folded = false;
+  if (!rec) {
+    rec = { id: id || uuid(), type, version: null, server: null, fields: { ...DEFAULTS[type] }, author, createdAt: at };
+    op = { base: null, set: filled(type, values) };
+  } else if (last && !last.sent && !last.ack && !moves) { // not sent yet: fold the edit into it
+    const set = { ...last.set, ...changed(type, values, rec.fields) };
+    last.set = last.base === null && !last.chain ? filled(type, set) : set;
+    last.at = at;
+    outbox.put(last);
+    folded = true;
+  } else if (last) {
+    const set = moves ? { ...changed(type, values, rec.fields), ...values } : changed(type, values, rec.fields);
+    if (Object.keys(set).length) op = { base: null, chain: true, set };
+  } else if (!rec.server) { // a rejected create: send it again as a create
+    op = { base: null, set: filled(type, { ...rec.fields, ...values }) };
+  } else {
+    const set = changed(type, values, rec.state === 'rejected' ? rec.server : rec.fields);
+    if (moves) Object.assign(set, values); // a move carries what it needs (a reason) even if unchanged
+    if (Object.keys(set).length) op = { base: rec.version, set };
+    else if (rec.state === 'rejected') Object.assign(rec, { state: 'confirmed', error: null });
+  }
+  rec.fields = { ...rec.fields, ...values };
+  if (op || folded) Object.assign(rec, { state: 'waiting', error: null, localAt: at });
+  if (op) outbox.add({ op: uuid(), type, id: rec.id, at, chain: false, sent: false, ...op });
+  records.put(rec);
+  return rec;
+}
+
+// Save several records at once (e.g. a request and the problem made from it): all or nothing.
+// items: [{type, id, values}]; an id that is not on the phone yet creates a record with that id.
+export async function saveMany(db, items, author) {
+  const at = new Date().toISOString();
+  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+    const out = [];
+    for (const { type, id, values } of items) out.push(await saveIn(tx, type, id, values, author, at));
+    return out;
+  });
+}
+
+export async function save(db, type, id, values, author) {
+  return (await saveMany(db, [{ type, id, values }], author))[0];
+}
+
+export const saveJournal = (db, id, values, author) => save(db, 'journal', id, values, author);
+
+// "Got it" on a record's conflicts: an op with `ack` (and nothing to set) that clears them on the server.
+export async function acknowledge(db, id) {
   return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
     const records = tx.objectStore('records');
     const outbox = tx.objectStore('outbox');
-    const at = new Date().toISOString();
-    let rec = id ? await req(records.get(id)) : undefined;
-    const pending = rec ? await req(outbox.index('id').getAll(rec.id)) : [];
-    const last = pending[pending.length - 1];
-    let op = null;
-    let folded = false;
-    if (!rec) {
-      rec = { id: uuid(), type: 'journal', version: null, server: null, fields: {}, author, createdAt: at };
-      op = { base: null, set: filled(values) };
-    } else if (last && !last.sent) { // not sent yet: fold the edit into it
-      const set = { ...last.set, ...changed(values, rec.fields) };
-      last.set = last.base === null && !last.chain ? filled(set) : set;
-      last.at = at;
-      outbox.put(last);
-      folded = true;
-    } else if (last) {
-      const set = changed(values, rec.fields);
-      if (Object.keys(set).length) op = { base: null, chain: true, set };
-    } else if (!rec.server) { // a rejected create: send it again as a create
-      op = { base: null, set: filled({ ...rec.fields, ...values }) };
-    } else {
-      const set = changed(values, rec.state === 'rejected' ? rec.server : rec.fields);
-      if (Object.keys(set).length) op = { base: rec.version, set };
-      else if (rec.state === 'rejected') Object.assign(rec, { state: 'confirmed', error: null });
+    const rec = await req(records.get(id));
+    if (!rec) return;
+    const pending = await req(outbox.index('id').getAll(id));
+    if (!pending.some((p) => p.ack && !p.sent)) {
+      const at = new Date().toISOString();
+      const chain = pending.length > 0;
+      outbox.add({ op: uuid(), type: rec.type, id, at, chain, sent: false, ack: true, base: chain ? null : rec.version, set: {} });
     }
-    rec.fields = { ...rec.fields, ...values };
-    if (op || folded) Object.assign(rec, { state: 'waiting', error: null, conflicts: null, localAt: at });
-    if (op) outbox.add({ op: uuid(), type: 'journal', id: rec.id, at, chain: false, sent: false, ...op });
+    Object.assign(rec, { conflicts: [], state: 'waiting', error: null });
     records.put(rec);
-    return rec;
+  });
+}
+
+// Give up a rejected change: back to what the server has (a rejected create disappears from the phone).
+export async function discard(db, id) {
+  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+    const records = tx.objectStore('records');
+    const outbox = tx.objectStore('outbox');
+    const rec = await req(records.get(id));
+    if (!rec || rec.state !== 'rejected' || (await req(outbox.index('id').count(id)))) return;
+    if (!rec.server) records.delete(id);
+    else records.put({ ...rec, fields: { ...rec.server }, state: 'confirmed', error: null });
   });
 }
 
@@ -120,7 +178,7 @@ export async function releaseBatch(db, batch) {
   });
 }
 
-export const wire = ({ op, type, id, base, set, at }) => ({ op, type, id, base, set, at });
+export const wire = ({ op, type, id, base, set, at, ack }) => ({ op, type, id, base, set, at, ...(ack ? { ack } : {}) });
 
 // Store the server's answer: results for our ops, then the changes we had not seen, then the cursor.
 export async function applyResponse(db, batch, body) {
@@ -141,7 +199,7 @@ export async function applyResponse(db, batch, body) {
         rec.error = result.error || { code: 'rejected', message: '' };
       } else {
         if (Number.isInteger(result.version)) rec.version = Math.max(rec.version || 0, result.version);
-        if (result.conflicts) rec.conflicts = result.conflicts;
+        if (result.conflicts && !op.ack && !rest.some((p) => p.ack)) rec.conflicts = result.conflicts;
         if (!rest.length) Object.assign(rec, { state: 'confirmed', error: null, server: { ...rec.fields } });
       }
       if (rest[0] && rest[0].chain) {
@@ -158,6 +216,7 @@ export async function applyResponse(db, batch, body) {
         ...(rec || { createdAt: change.updated_at }), id: change.id, type: change.type, version: change.version,
         server: change.fields, deleted: change.deleted, author: change.author, unit: change.unit,
         updatedAt: change.updated_at,
+        conflicts: pending.some((p) => p.ack) ? [] : change.conflicts || [],
       };
       if (pending.length) next.fields = { ...change.fields, ...Object.assign({}, ...pending.map((p) => p.set)) };
       else if (rec && rec.state === 'rejected') next.fields = rec.fields; // keep what was typed until fixed
@@ -168,10 +227,16 @@ export async function applyResponse(db, batch, body) {
   });
 }
 
-export async function journals(db) {
+// Every live record on the phone, by type.
+export async function allRecords(db) {
   const all = await inTx(db, 'records', 'readonly', (tx) => req(tx.objectStore('records').getAll()));
-  return all
-    .filter((r) => r.type === 'journal' && !r.deleted)
-    .sort((a, b) => (b.fields.date || '').localeCompare(a.fields.date || '')
-      || (b.createdAt || '').localeCompare(a.createdAt || ''));
+  const by = { journal: [], problem: [], meeting: [], request: [], task: [] };
+  for (const r of all) if (!r.deleted && by[r.type]) by[r.type].push(r);
+  by.journal.sort((a, b) => (b.fields.date || '').localeCompare(a.fields.date || '')
+    || (b.createdAt || '').localeCompare(a.createdAt || ''));
+  return by;
+}
+
+export async function journals(db) {
+  return (await allRecords(db)).journal;
 }

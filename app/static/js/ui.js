@@ -1,12 +1,14 @@
-// Drawing the field page from local data. All text comes from the server-rendered page (translated).
-const $ = (id) => document.getElementById(id);
+// Drawing the field page from local data. All text comes from the server-rendered page (translated), all
+// markup from its <template> elements.
+export const $ = (id) => document.getElementById(id);
 const STRINGS = JSON.parse($('strings').textContent);
 const LANG = (document.documentElement.lang || 'zh-CN').replace(/_/g, '-');
 const ZONE = 'Asia/Shanghai';
 
 export function t(key, vars = {}) {
-  return (STRINGS[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+  return (STRINGS[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
 }
+export const has = (key) => key in STRINGS;
 
 export function today() {
   const parts = new Intl.DateTimeFormat('en', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
@@ -15,7 +17,28 @@ export function today() {
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
-function when(iso) {
+// ISO week of a YYYY-MM-DD date ("2026-W47"), and the Monday..Sunday dates of the current one.
+export function isoWeek(date) {
+  const d = new Date(`${date}T00:00:00Z`);
+  const day = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - day);
+  const year = d.getUTCFullYear();
+  const week = Math.ceil(((d - Date.UTC(year, 0, 1)) / 864e5 + 1) / 7);
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+export function thisWeek() {
+  const d = new Date(`${today()}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() || 7) - 1));
+  const monday = d.toISOString().slice(0, 10);
+  d.setUTCDate(d.getUTCDate() + 6);
+  return { week: isoWeek(monday), monday, sunday: d.toISOString().slice(0, 10) };
+}
+// The date (Asia/Shanghai) of an ISO time.
+export function dayOf(iso) {
+  return iso ? new Date(iso).toLocaleDateString('en-CA', { timeZone: ZONE }) : '';
+}
+
+export function when(iso) {
   const options = { timeZone: ZONE, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' };
   let format;
   try { format = new Intl.DateTimeFormat(LANG, options); } catch (e) { format = new Intl.DateTimeFormat('zh-CN', options); }
@@ -26,44 +49,89 @@ function bytes(n) {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${(n / 1e6).toFixed(1)} MB`;
 }
 
-const show = (el, on) => { el.hidden = !on; };
+export const show = (el, on) => { el.hidden = !on; };
 
-export function renderList(records, me, onEdit) {
+// A problem made from a text (a journal entry, a request): its first line is the title, all of it the detail.
+export function problemFrom(text = '') {
+  const all = text.trim();
+  const title = all.split('\n')[0].trim().slice(0, 200);
+  return { title, detail: all !== title ? all : null };
+}
+
+export function clone(id) {
+  return $(id).content.firstElementChild.cloneNode(true);
+}
+
+// A field's value as people read it.
+export function value(type, field, v) {
+  if (v === null || v === undefined || v === '') return t('empty');
+  if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
+  if (field === 'status' && has(`st.${type}.${v}`)) return t(`st.${type}.${v}`);
+  if (field === 'source_type' && has(`type.${v}`)) return t(`type.${v}`);
+  if (/_id$/.test(field)) return t('linkedRecord');
+  return String(v);
+}
+export const label = (field) => (has(`f.${field}`) ? t(`f.${field}`) : field);
+
+// What every item shows, whatever its type: sync state, rejection with a way to fix it, open conflicts with
+// "got it", and the buttons for edit and history. ctx: {me, edit, ack, discard, history}.
+export function decorate(item, rec, ctx, editable = true) {
+  const state = rec.state || 'confirmed';
+  item.dataset.id = rec.id;
+  item.dataset.state = state;
+  const chip = item.querySelector('.chip');
+  chip.textContent = t(state);
+  chip.classList.add(`chip-${state}`);
+  const on = (sel, fn) => {
+    const el = item.querySelector(sel);
+    show(el, Boolean(fn));
+    if (fn) el.addEventListener('click', fn);
+  };
+  const error = item.querySelector('.entry-error');
+  if (state === 'rejected') {
+    const code = rec.error && `error.${rec.error.code}`;
+    const reason = has(code) ? t(code) : (rec.error && rec.error.message) || t('rejected');
+    error.textContent = `${reason} ${t('fixHint')}`;
+  }
+  show(error, state === 'rejected');
+  const conflicts = rec.conflicts || [];
+  show(item.querySelector('.badge-conflict'), conflicts.length > 0);
+  const box = item.querySelector('.conflict');
+  show(box, conflicts.length > 0);
+  if (conflicts.length) {
+    box.querySelector('.conflict-list').replaceChildren(...conflicts.map((c) => {
+      const row = clone('tpl-conflict-row');
+      row.querySelector('.c-field').textContent = label(c.field);
+      row.querySelector('.c-kept').textContent = value(rec.type, c.field, c.kept);
+      row.querySelector('.c-lost').textContent = value(rec.type, c.field, c.lost);
+      row.querySelector('.c-by').textContent = [c.by, c.at && when(c.at)].filter(Boolean).join(' · ');
+      return row;
+    }));
+    box.querySelector('.conflict-ack').addEventListener('click', () => ctx.ack(rec));
+  }
+  on('.entry-edit', editable && (() => ctx.edit(rec)));
+  on('.entry-discard', state === 'rejected' && (() => ctx.discard(rec)));
+  on('.entry-history', rec.version && (() => ctx.history(rec)));
+}
+
+export function renderList(records, ctx) {
   const list = $('journal-list');
-  const tpl = $('journal-item');
+  const linked = new Set((ctx.problems || []).map((p) => p.fields.source_type === 'journal' && p.fields.source_id));
   list.replaceChildren(...records.map((rec) => {
-    const item = tpl.content.firstElementChild.cloneNode(true);
+    const item = clone('journal-item');
     const f = rec.fields;
-    const state = rec.state || 'confirmed';
-    item.dataset.id = rec.id;
-    item.dataset.state = state;
     item.querySelector('.entry-date').textContent = f.date || '';
-    const chip = item.querySelector('.chip');
-    chip.textContent = t(state);
-    chip.classList.add(`chip-${state}`);
     item.querySelector('.entry-text').textContent = f.text || '';
     const meta = [];
     if (Number.isInteger(f.visits)) meta.push(t('visits', { n: f.visits }));
     if (f.places) meta.push(f.places);
-    if (rec.author && rec.author !== me) meta.push(t('by', { name: rec.author }));
+    if (rec.author && rec.author !== ctx.me) meta.push(t('by', { name: rec.author }));
+    if (linked.has(rec.id)) meta.push(t('madeProblem'));
     item.querySelector('.entry-meta').textContent = meta.join(' · ');
-    if (state === 'rejected') {
-      const error = item.querySelector('.entry-error');
-      const code = rec.error && `error.${rec.error.code}`;
-      const reason = STRINGS[code] || (rec.error && rec.error.message) || t('rejected');
-      error.textContent = `${reason} ${t('fixHint')}`;
-      show(error, true);
-    }
-    if (rec.conflicts && rec.conflicts.length) {
-      const conflict = item.querySelector('.entry-conflict');
-      conflict.textContent = t('conflict');
-      show(conflict, true);
-    }
-    if (!rec.author || rec.author === me) {
-      const edit = item.querySelector('.entry-edit');
-      show(edit, true);
-      edit.addEventListener('click', () => onEdit(rec));
-    }
+    decorate(item, rec, ctx, !rec.author || rec.author === ctx.me);
+    const make = item.querySelector('.entry-problem');
+    show(make, !linked.has(rec.id) && ctx.toProblem);
+    make.addEventListener('click', () => ctx.toProblem(rec));
     return item;
   }));
   show($('journal-empty'), records.length === 0);
