@@ -5,6 +5,7 @@ import datetime as dt
 
 from flask import current_app
 from flask_login import UserMixin
+from sqlalchemy import false as sa_false
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -108,6 +109,7 @@ class OpLog(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)
     conflicts: Mapped[list | None] = mapped_column(JSON)
+    ack: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     __table_args__ = (db.Index("ix_op_log_record", "type", "record_id"),)
 

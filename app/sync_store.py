@@ -23,6 +23,14 @@ def _from_wire(model, name, value):
     return value
 
 
+def _reached(rtype, row) -> dict:
+    """When the record reached its milestone (resolved, answered, done), for the phone's week view."""
+    if rtype not in MILESTONES:
+        return {}
+    moment = getattr(row, MILESTONES[rtype][1])
+    return {"reached_at": moment.isoformat() + "Z" if moment else None}
+
+
 def record_fields(row, fields) -> dict:
     return {name: _to_wire(getattr(row, name)) for name in fields}
 
@@ -125,7 +133,7 @@ class SqlStore:
 
     def log(self, op, actor, unit_id, result, conflicts):
         raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,
-                                                "base": op.base, "set": op.set, "at": op.at}
+                                                "base": op.base, "set": op.set, "at": op.at, "ack": op.ack}
         error = result.get("error") or {}
         # Strictly increasing within the request, so the history keeps the ops' order.
         self._received = max(utcnow(), self._received + dt.timedelta(microseconds=1))
@@ -138,6 +146,7 @@ class SqlStore:
             client_at=str(raw.get("at"))[:40] if raw.get("at") else None,
             status=result["status"], version=result.get("version"),
             error_code=error.get("code"), error_message=error.get("message"), conflicts=conflicts or None,
+            ack=raw.get("ack") is True,
         ))
         self._logged[raw["op"]] = Logged(result["status"], result.get("version"), result.get("error"))
 
@@ -156,7 +165,8 @@ class SqlStore:
                              "unit": unit_code, "unit_id": row.unit_id, "author": author,
                              "conflicts": list(row.conflicts or []),
                              "updated_at": row.updated_at.isoformat() + "Z",
-                             "fields": record_fields(row, TYPES[rtype].fields), "seq": row.seq})
+                             "fields": record_fields(row, TYPES[rtype].fields), "seq": row.seq}
+                            | _reached(rtype, row))
         rows.sort(key=lambda r: r["seq"])
         return rows[:limit]
 
@@ -167,7 +177,7 @@ class SqlStore:
                  .order_by(OpLog.received_at, OpLog.op_id))
         return [{"op": entry.op_id, "user": username, "device": device, "at": entry.client_at,
                  "received_at": entry.received_at.isoformat() + "Z", "status": entry.status,
-                 "changes": entry.changes or {}, "conflicts": entry.conflicts or [],
+                 "changes": entry.changes or {}, "conflicts": entry.conflicts or [], "ack": entry.ack,
                  "error": entry.error_code}
                 for entry, username, device in self.session.execute(query)]
 

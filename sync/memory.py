@@ -49,10 +49,11 @@ class MemoryStore:
         }
 
     def log(self, op, actor, unit_id, result, conflicts):
-        raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id, "set": op.set}
+        raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id, "set": op.set, "ack": op.ack}
         self.oplog[raw["op"]] = copy.deepcopy(result) | {
             "user_id": actor.user_id, "conflicts": copy.deepcopy(conflicts), "type": raw.get("type"),
-            "id": raw.get("id"), "set": copy.deepcopy(raw.get("set")), "n": len(self.oplog)}
+            "id": raw.get("id"), "set": copy.deepcopy(raw.get("set")), "n": len(self.oplog),
+            "ack": raw.get("ack") is True}
 
     def current_seq(self):
         return self.seq
@@ -67,7 +68,8 @@ class MemoryStore:
     def history(self, rtype, record_id):
         entries = sorted((e for e in self.oplog.values() if e["type"] == rtype and e["id"] == record_id),
                          key=lambda e: e["n"])
-        return [{"op": e["op"], "status": e["status"], "changes": e["set"] or {}, "conflicts": e["conflicts"]}
+        return [{"op": e["op"], "status": e["status"], "changes": e["set"] or {}, "conflicts": e["conflicts"],
+                 "ack": e.get("ack", False)}
                 for e in entries]
 
     def reviews_of(self, rtype, record_id):

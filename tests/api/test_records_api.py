@@ -258,3 +258,16 @@ def test_reviews_follow_the_scope_of_their_record(phone):
     assert result(phone("staff2"), first)["status"] == "applied"
     moved = op("review", first["id"], base=1, target_id=str(uuid.uuid4()))
     assert code(result(phone("staff2"), moved)) == "forbidden"
+
+
+def test_history_says_which_op_acknowledged_and_changes_carry_the_milestone_time(problem, phone):
+    sec1, pid = problem
+    move(phone("cadre1"), pid, 1, detail="村委写的")
+    merged = move(sec1, pid, 1, detail="书记写的")
+    result(sec1, op("problem", pid, base=merged["version"], ack=True))
+    history = sec1.client.get(f"/api/history/problem/{pid}",
+                              headers={"Authorization": f"Bearer {sec1.token}"}).get_json()["history"]
+    assert [entry["ack"] for entry in history] == [False, False, False, True]
+    move(sec1, pid, merged["version"] + 1, status="resolved", resolution="已修好")
+    [change] = [c for c in phone("staff1").sync().get_json()["changes"] if c["id"] == pid]
+    assert change["reached_at"].endswith("Z")
