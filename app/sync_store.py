@@ -164,6 +164,7 @@ class SqlStore:
                 rows.append({"type": rtype, "id": row.id, "version": row.version, "deleted": row.deleted,
                              "unit": unit_code, "unit_id": row.unit_id, "author": author,
                              "conflicts": list(row.conflicts or []),
+                             "created_at": row.created_at.isoformat() + "Z",
                              "updated_at": row.updated_at.isoformat() + "Z",
                              "fields": record_fields(row, TYPES[rtype].fields), "seq": row.seq}
                             | _reached(rtype, row))

@@ -17,9 +17,10 @@ from flask_login import current_user, login_required
 
 from . import bp
 
-# The modules the field shell loads (field.js imports the others; views.js and history.js are loaded when a
-# view needs them); all are precached, so every view works offline.
-FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "pwa.js", "logout.js", "views.js", "history.js")
+# The modules the field shell loads (field.js imports the others; views.js, history.js and thread.js are
+# loaded when a view or dialog needs them); all are precached, so every view works offline.
+FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "pwa.js", "logout.js", "views.js", "history.js",
+                 "thread.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation (/offline is precached separately).
@@ -126,10 +127,25 @@ def js_strings() -> dict[str, str]:
         "h.conflict": _("Conflict on %(field)s: kept “%(kept)s”, not kept “%(lost)s”", field="{field}",
                         kept="{kept}", lost="{lost}"),
         "h.nothing": _("No field changed (for example, conflicts acknowledged)"),
+        "h.ack": _("Acknowledged the conflicts"),
         "h.loading": _("Loading the history…"),
         "h.fetched": _("Fetched from the server at %(time)s.", time="{time}"),
         "h.cached": _("No connection: this is the copy fetched at %(time)s.", time="{time}"),
         "h.none": _("The history is on the server; open it again with a connection."),
+        # Review comments (批注) from the township and the village's replies.
+        "reviewCount": _("Comments: %(n)s", n="{n}"),
+        "newReviews": _("New comments: %(n)s", n="{n}"),
+        "d.ok": _("Fine"),
+        "d.follow_up": _("Needs follow-up"),
+        "replyTo": _("Reply to %(name)s", name="{name}"),
+        "replyingTo": _("Replying to %(name)s: “%(text)s”", name="{name}", text="{text}"),
+        "replyRequired": _("Write the reply."),
+        "replySaved": _("Reply saved on this phone."),
+        "about.journal": _("Journal entry of %(date)s", date="{date}"),
+        "about.problem": _("Problem: %(title)s", title="{title}"),
+        "about.meeting": _("Pavilion meeting: %(title)s", title="{title}"),
+        "about.request": _("Resident's request: %(title)s", title="{title}"),
+        "about.task": _("Task: %(title)s", title="{title}"),
         # Reasons for a rejection, by the server's stable error code (else its own message is shown).
         "error.required": _("A required field is empty."),
         "error.too_long": _("Too long for the server; shorten it."),

@@ -3,6 +3,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from .conftest import (answer_prompt, entry, fill_form, item, log_in, open_view, records, this_week,
                        township_task, wait_controlled, wait_synced, write_journal)
@@ -186,6 +187,10 @@ def test_two_people_edit_the_same_problem_offline_and_lose_nothing(browser, serv
     expect(merged.locator(".conflict")).to_be_hidden()
     [row] = records(app, "Problem")
     assert row["conflicts"] == [] and row["title"] == "垃圾池满溢,志愿者轮流清理"
+    mine.locator(".entry-history").click()  # the acknowledgement is in the history, said as such
+    ack = sec.locator("#history-list > li.h-ack")
+    expect(ack).to_have_count(1)
+    expect(ack.locator(".h-changes li")).to_have_count(1)
     for context in (sec_ctx, cadre_ctx):
         context.close()
 
@@ -218,6 +223,33 @@ def test_own_plan_item_defaults_to_this_week_and_shows_in_mondays_plan(page, ser
     assert row["reply"] == "已和食堂商量少放盐" and row["replied_on"] is not None and row["livelihood_project"] is True
     open_view(page, "week")
     expect(page.locator("#review-requests")).to_contain_text("老年食堂")
+
+
+def test_friday_review_counts_by_when_the_server_saw_the_task_done(page, server, app):
+    """A task done ten days ago (server time) but changed since is not this week's work; one done today is."""
+    import datetime as dt
+    import uuid
+
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import Task, User, utcnow
+    from app.sync_service import submit
+
+    ids = {title: township_task(app, title, week=this_week()) for title in ("今天完成的排查", "十天前完成的排查")}
+    with app.app_context():
+        sec = db.session.scalar(select(User).where(User.username == "sec1"))
+        results = submit(sec, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": 1,
+                                "set": {"status": "done", "note": "已完成"}} for record_id in ids.values()])
+        assert [r["status"] for r in results] == ["applied", "applied"], results
+        db.session.execute(update(Task).where(Task.id == ids["十天前完成的排查"])
+                           .values(done_at=utcnow() - dt.timedelta(days=10)))
+        db.session.commit()
+    log_in(page, server)
+    wait_synced(page)
+    open_view(page, "week")
+    expect(page.locator("#review-tasks")).to_contain_text("今天完成的排查")
+    expect(page.locator("#review-tasks")).not_to_contain_text("十天前完成的排查")
 
 
 def test_rejected_move_shows_the_reason_and_can_be_discarded(context, page, server, app):

@@ -11,6 +11,7 @@ import './logout.js';
 const root = document.getElementById('field');
 const pageUser = Number(root.dataset.userId);
 const VIEWS = ['journal', 'problems', 'pavilion', 'tasks', 'week'];
+const VIEW_OF = { journal: 'journal', problem: 'problems', meeting: 'pavilion', request: 'pavilion', task: 'tasks' };
 let syncer = null;
 let views = null;
 const loadViews = () => (views ||= import('./views.js'));
@@ -49,6 +50,8 @@ async function main() {
     ack: async (rec) => { await acknowledge(db, rec.id); await changed(); },
     discard: async (rec) => { await discard(db, rec.id); await refresh(); },
     history: (rec) => import('./history.js').then((h) => h.open(rec, ctx)),
+    // The comments (批注) on a record and the reply box; loaded when first opened.
+    thread: (rec) => import('./thread.js').then((m) => m.open(rec, ctx)),
     // One tap: a problem linked to the journal entry, titled with its first line.
     async toProblem(rec) {
       await ctx.save('problem', null, { ...ui.problemFrom(rec.fields.text), source_type: 'journal', source_id: rec.id });
@@ -67,9 +70,18 @@ async function main() {
     const data = await allRecords(db);
     ctx.data = data;
     ctx.people = (await getMeta(db, 'people')) || [];
+    ctx.byId = new Map(Object.keys(VIEW_OF).flatMap((type) => data[type].map((r) => [r.id, r])));
+    ctx.threads = ui.threads(data.review, (await getMeta(db, 'seen')) || {}, me);
+    const unread = [...ctx.threads].filter(([id, th]) => th.unread && ctx.byId.has(id));
+    ui.renderReviews(unread.reduce((n, [, th]) => n + th.unread, 0), () => {
+      const rec = ctx.byId.get(unread[0][0]);
+      location.hash = `#${VIEW_OF[rec.type]}`;
+      ctx.thread(rec);
+    });
     if (view === 'journal') ui.renderList(data.journal, { ...ctx, problems: data.problem });
     else (await loadViews()).render(view, data, ctx);
     ui.renderCounts(await countOutbox(db), await getMeta(db, 'lastSync'));
+    if (ui.$('thread').open) (await import('./thread.js')).draw(ctx);
   }
 
   function route() {

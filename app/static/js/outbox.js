@@ -15,6 +15,7 @@ export const FIELDS = {
   request: ['content', 'category', 'resident_name', 'resident_contact', 'meeting_id', 'status', 'reply',
     'replied_on', 'livelihood_project', 'problem_id'],
   task: ['title', 'detail', 'due', 'assignee', 'status', 'note', 'week'],
+  review: ['target_type', 'target_id', 'comment', 'reply_to'], // a village reply; `decision` is the township's
 };
 // Shown at once for a new record; the server sets the same defaults.
 const DEFAULTS = { problem: { status: 'open' }, request: { status: 'recorded' }, task: { status: 'received' } };
@@ -215,7 +216,7 @@ export async function applyResponse(db, batch, body) {
       const next = {
         ...(rec || { createdAt: change.updated_at }), id: change.id, type: change.type, version: change.version,
         server: change.fields, deleted: change.deleted, author: change.author, unit: change.unit,
-        updatedAt: change.updated_at,
+        updatedAt: change.updated_at, ...('reached_at' in change ? { reachedAt: change.reached_at } : {}),
         conflicts: pending.some((p) => p.ack) ? [] : change.conflicts || [],
       };
       if (pending.length) next.fields = { ...change.fields, ...Object.assign({}, ...pending.map((p) => p.set)) };
@@ -230,8 +231,11 @@ export async function applyResponse(db, batch, body) {
 // Every live record on the phone, by type.
 export async function allRecords(db) {
   const all = await inTx(db, 'records', 'readonly', (tx) => req(tx.objectStore('records').getAll()));
-  const by = { journal: [], problem: [], meeting: [], request: [], task: [] };
+  const by = { journal: [], problem: [], meeting: [], request: [], task: [], review: [] };
   for (const r of all) if (!r.deleted && by[r.type]) by[r.type].push(r);
+  // A thread reads oldest first, by the server's time; replies not yet on the server come last.
+  by.review.sort((a, b) => !a.updatedAt - !b.updatedAt
+    || (a.updatedAt || a.createdAt || '').localeCompare(b.updatedAt || b.createdAt || ''));
   by.journal.sort((a, b) => (b.fields.date || '').localeCompare(a.fields.date || '')
     || (b.createdAt || '').localeCompare(a.createdAt || ''));
   return by;

@@ -109,9 +109,45 @@ export function decorate(item, rec, ctx, editable = true) {
     }));
     box.querySelector('.conflict-ack').addEventListener('click', () => ctx.ack(rec));
   }
+  const thread = ctx.threads && ctx.threads.get(rec.id);
+  const strip = item.querySelector('.reviews');
+  show(strip, Boolean(thread));
+  if (thread) {
+    strip.querySelector('.badge-review').textContent = t('reviewCount', { n: thread.n });
+    show(strip.querySelector('.badge-follow'), thread.decision === 'follow_up');
+    show(strip.querySelector('.badge-new'), thread.unread > 0);
+    strip.querySelector('.review-last').textContent = thread.last;
+    Object.assign(strip.dataset, { count: thread.n, unread: thread.unread, decision: thread.decision || '' });
+    strip.addEventListener('click', () => ctx.thread(rec));
+  }
   on('.entry-edit', editable && (() => ctx.edit(rec)));
   on('.entry-discard', state === 'rejected' && (() => ctx.discard(rec)));
   on('.entry-history', rec.version && (() => ctx.history(rec)));
+}
+
+// Each record's comments (批注), by the record's id: how many, how many are unread (newer than the version
+// seen on this phone, kept in IndexedDB), the latest decision, and the latest words from someone else.
+export function threads(reviews, seen, me) {
+  const out = new Map();
+  for (const r of reviews) {
+    const f = r.fields;
+    const th = out.get(f.target_id) || { n: 0, unread: 0, decision: null, last: f.comment || '' };
+    th.n += 1;
+    if (f.decision) th.decision = f.decision;
+    if (r.author && r.author !== me) {
+      th.last = f.comment || '';
+      if ((seen[r.id] || 0) < (r.version || 1)) th.unread += 1;
+    }
+    out.set(f.target_id, th);
+  }
+  return out;
+}
+
+export function renderReviews(n, open) {
+  const el = $('sync-reviews');
+  el.textContent = t('newReviews', { n });
+  el.onclick = open;
+  show(el, n > 0);
 }
 
 export function renderList(records, ctx) {

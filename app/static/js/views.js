@@ -27,6 +27,17 @@ const dueFirst = (a, b) => (a.fields.due || '9').localeCompare(b.fields.due || '
 const byId = (list) => new Map(list.map((r) => [r.id, r]));
 // The day a record last changed (on the server, or here if later).
 const changedOn = (rec) => dayOf([rec.updatedAt, rec.localAt].filter(Boolean).sort().pop());
+// The states that count in Friday's review, and the day a record reached them: the server's `reached_at`
+// (the moment the township's weekly report counts too); a move made on this phone and not confirmed yet
+// counts from when it was made; a record pulled before `reached_at` existed falls back to its last change
+// (a request to its reply date).
+const REACHED = { problem: ['resolved', 'verified'], request: ['answered', 'closed'], task: ['done'] };
+function reachedOn(rec) {
+  const states = REACHED[rec.type];
+  if (!states.includes(rec.fields.status)) return '';
+  if (!rec.server || !states.includes(rec.server.status)) return rec.state === 'rejected' ? '' : dayOf(rec.localAt);
+  return dayOf(rec.reachedAt) || (rec.type === 'request' && rec.fields.replied_on) || changedOn(rec);
+}
 
 // A small modal asking for the text a move needs (and a date, for a reply).
 function ask({ title, text, need, date }) {
@@ -292,9 +303,9 @@ function week(data) {
   (r) => r.fields.title, (r) => [r.fields.urgent && t('urgent'), status(r), r.fields.due, r.fields.owner].filter(Boolean).join(' · '), '#problems');
 
   const journals = data.journal.filter((r) => inWeek(r.fields.date, w));
-  const done = data.task.filter((r) => r.fields.status === 'done' && inWeek(changedOn(r), w));
-  const resolved = data.problem.filter((r) => ['resolved', 'verified'].includes(r.fields.status) && inWeek(changedOn(r), w));
-  const answered = data.request.filter((r) => ['answered', 'closed'].includes(r.fields.status) && inWeek(r.fields.replied_on, w));
+  const done = data.task.filter((r) => inWeek(reachedOn(r), w));
+  const resolved = data.problem.filter((r) => inWeek(reachedOn(r), w));
+  const answered = data.request.filter((r) => inWeek(reachedOn(r), w));
   lines('review-journals', journals, (r) => (r.fields.text || '').split('\n')[0], (r) => r.fields.date, '#journal');
   lines('review-tasks', done, (r) => r.fields.title, (r) => r.fields.note || '', '#tasks');
   lines('review-problems', resolved, (r) => r.fields.title, (r) => r.fields.resolution || '', '#problems');
