@@ -1,4 +1,5 @@
-"""The township's pages: journals of its villages, the village overview, devices."""
+"""The township's pages: the review queue and comments, the villages' records with search and filters,
+the village overview, devices."""
 from flask import Blueprint
 
 bp = Blueprint("township", __name__, url_prefix="/township")

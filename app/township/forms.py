@@ -26,3 +26,22 @@ class TaskForm(FlaskForm):
     assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
     week = StringField(_l("Week"))
     item_code = StringField(_l("Screening code"))
+
+
+class ReviewForm(FlaskForm):
+    """A comment (批注) on a record, or a reply in its thread. Checked by the sync engine, not here.
+
+    `version` is the version of the record the reviewer was looking at: commenting marks that one reviewed.
+    """
+    target_type = HiddenField()
+    target_id = HiddenField()
+    version = HiddenField()
+    reply_to = HiddenField()
+    next = HiddenField()
+    comment = TextAreaField(_l("Comment"))
+    decision = StringField(_l("Decision"))
+
+
+class MarkForm(FlaskForm):
+    """Mark records reviewed: one or more `item` values "type:id:version" (the version shown), and where to go back."""
+    next = HiddenField()

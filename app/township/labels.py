@@ -34,6 +34,8 @@ FIELD_LABELS = {
     "task": {"title": _l("Title"), "detail": _l("Detail"), "due": _l("Due"), "assignee": _l("Assignee"),
              "status": _l("Status"), "note": _l("Note"), "week": _l("Week"), "origin": _l("Origin"),
              "item_code": _l("Screening code")},
+    "review": {"target_type": _l("About"), "target_id": _l("Record"), "comment": _l("Comment"),
+               "decision": _l("Decision"), "reply_to": _l("Reply to")},
 }
 
 STATUS_LABELS = {
@@ -44,6 +46,12 @@ STATUS_LABELS = {
     "task": {"received": _l("Received"), "in_progress": _l("In progress"), "done": _l("Done")},
 }
 
+DECISION_LABELS = {"ok": _l("Fine"), "follow_up": _l("Needs follow-up")}
+
+# Why a record waits in the review queue.
+REASON_LABELS = {"new": _l("New"), "changed": _l("Changed since you looked"),
+                 "comment": _l("New comment or reply")}
+
 ENUM_LABELS = {
     ("problem", "source_type"): {"journal": _l("Journal"), "request": _l("Resident request"),
                                  "visit": _l("Household visit"), "township": _l("Township")},
@@ -53,6 +61,14 @@ ENUM_LABELS = {
 
 def type_label(rtype: str) -> str:
     return str(TYPE_LABELS.get(rtype, rtype))
+
+
+def decision_label(value) -> str:
+    return str(DECISION_LABELS.get(value, value or ""))
+
+
+def reason_label(value) -> str:
+    return str(REASON_LABELS.get(value, value or ""))
 
 
 def field_label(rtype: str, name: str | None) -> str:

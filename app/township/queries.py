@@ -16,6 +16,8 @@ from .. import scope
 from ..extensions import db
 from ..models import (FIELD_ROLES, SYNCED_MODELS, Device, Journal, Meeting, Problem, Request, Task, Unit, User,
                       utcnow)
+from . import filters
+from .filters import Filters
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
@@ -41,14 +43,13 @@ def iso_week_bounds(today: dt.date) -> tuple[dt.date, dt.date]:
     return monday, monday + dt.timedelta(days=6)
 
 
-def journals_page(user: User, village: Unit | None = None, page: int = 1, per_page: int = PER_PAGE):
+def journals_page(user: User, f: Filters | None = None, per_page: int = PER_PAGE):
     """One page of the live journals of the user's villages, newest first."""
-    query = scope.scoped(Journal, user).where(Journal.deleted.is_(False))
-    if village is not None:
-        query = query.where(Journal.unit_id == village.id)
+    f = f or Filters()
+    query = filters.apply(scope.scoped(Journal, user).where(Journal.deleted.is_(False)), "journal", f)
     query = (query.options(selectinload(Journal.unit), selectinload(Journal.author))
              .order_by(Journal.date.desc(), Journal.updated_at.desc(), Journal.id.desc()))
-    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+    return db.paginate(query, page=f.page, per_page=per_page, error_out=False)
 
 
 @dataclass
@@ -59,21 +60,47 @@ class VillageRow:
     days_silent: int | None
     silent: bool
     journals_this_week: int
+    open_problems: int = 0
+    urgent_problems: int = 0
+    overdue_tasks: int = 0
+    old_requests: int = 0
 
     @property
     def never_synced(self) -> bool:
         return self.last_sync_local is None
 
+    @property
+    def needs_attention(self) -> bool:
+        return self.silent or bool(self.urgent_problems or self.overdue_tasks or self.old_requests)
+
+
+OPEN_PROBLEM = ("open", "in_progress")       # not yet resolved
+WAITING_REQUEST = ("recorded", "accepted")   # the resident has no answer yet
+REQUEST_WAIT = dt.timedelta(days=14)
+
+
+def _grouped(user: User, model, *where) -> dict[int, int]:
+    """{village id: number of live records matching `where`}, in one grouped query."""
+    query = (scope.scoped(model, user).where(model.deleted.is_(False), *where)
+             .with_only_columns(model.unit_id, func.count(model.id)).group_by(model.unit_id))
+    return dict(db.session.execute(query).all())
+
 
 def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[VillageRow], dt.date, dt.date]:
-    """Every village in scope with its last sync and this week's journals, silent longest first."""
+    """Every village in scope with its last sync, this week's journals and what waits for attention:
+    open and urgent problems, overdue tasks, requests unanswered for more than 14 days.
+
+    One grouped query per figure. Sorted by what needs attention, never by a score: silent villages
+    first (never synced, then the longest silence), then urgent problems, overdue tasks, old requests.
+    """
     now = now or utcnow()
-    monday, sunday = iso_week_bounds(local_today(now))
-    counts = dict(db.session.execute(
-        scope.scoped(Journal, user)
-        .where(Journal.deleted.is_(False), Journal.date >= monday, Journal.date <= sunday)
-        .with_only_columns(Journal.unit_id, func.count(Journal.id))
-        .group_by(Journal.unit_id)).all())
+    today = local_today(now)
+    monday, sunday = iso_week_bounds(today)
+    journals = _grouped(user, Journal, Journal.date >= monday, Journal.date <= sunday)
+    open_problems = _grouped(user, Problem, Problem.status.in_(OPEN_PROBLEM))
+    urgent = _grouped(user, Problem, Problem.status.in_(OPEN_PROBLEM), Problem.urgent.is_(True))
+    overdue = _grouped(user, Task, Task.due < today, Task.status != "done")
+    old_requests = _grouped(user, Request, Request.status.in_(WAITING_REQUEST), Request.created_at < now - REQUEST_WAIT)
     rows = []
     for village in scope.villages(user):
         last = village.last_sync_at
@@ -84,10 +111,14 @@ def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[V
             last_sync_local=to_local(last),
             days_silent=max(elapsed.days, 0) if elapsed is not None else None,
             silent=elapsed is None or elapsed > SILENT_AFTER,
-            journals_this_week=counts.get(village.id, 0),
+            journals_this_week=journals.get(village.id, 0),
+            open_problems=open_problems.get(village.id, 0),
+            urgent_problems=urgent.get(village.id, 0),
+            overdue_tasks=overdue.get(village.id, 0),
+            old_requests=old_requests.get(village.id, 0),
         ))
-    # What needs attention first: never synced, then the longest silence; ties by code.
-    rows.sort(key=lambda r: (r.unit.last_sync_at is not None, r.unit.last_sync_at or dt.datetime.min, r.unit.code))
+    rows.sort(key=lambda r: (not r.silent, -r.urgent_problems, -r.overdue_tasks, -r.old_requests,
+                             r.unit.last_sync_at is not None, r.unit.last_sync_at or dt.datetime.min, r.unit.code))
     return rows, monday, sunday
 
 
@@ -102,54 +133,56 @@ def devices(user: User) -> list[Device]:
 
 # ---------------------------------------------------------------- problems, requests, meetings, tasks
 
-def _live(model, user: User, village: Unit | None):
-    query = scope.scoped(model, user).where(model.deleted.is_(False))
-    if village is not None:
-        query = query.where(model.unit_id == village.id)
+def _live(model, user: User, rtype: str, f: Filters):
+    query = filters.apply(scope.scoped(model, user).where(model.deleted.is_(False)), rtype, f)
     return query.options(selectinload(model.unit))
 
 
-def _page(query, page: int, per_page: int):
-    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+def _page(query, f: Filters, per_page: int):
+    return db.paginate(query, page=f.page, per_page=per_page, error_out=False)
 
 
-def problems_page(user: User, village: Unit | None = None, status: str | None = None, page: int = 1,
-                  per_page: int = PER_PAGE):
+def problems_page(user: User, f: Filters | None = None, per_page: int = PER_PAGE):
     """Urgent (急难愁盼) first, then newest."""
-    query = _live(Problem, user, village)
-    if status:
-        query = query.where(Problem.status == status)
-    query = query.order_by(case((Problem.urgent.is_(True), 0), else_=1), Problem.created_at.desc(),
-                           Problem.id.desc())
-    return _page(query, page, per_page)
+    f = f or Filters()
+    query = _live(Problem, user, "problem", f).order_by(
+        case((Problem.urgent.is_(True), 0), else_=1), Problem.created_at.desc(), Problem.id.desc())
+    return _page(query, f, per_page)
 
 
-def requests_page(user: User, village: Unit | None = None, status: str | None = None,
-                  livelihood: bool = False, page: int = 1, per_page: int = PER_PAGE):
+def requests_page(user: User, f: Filters | None = None, livelihood: bool = False, per_page: int = PER_PAGE):
     """Newest first."""
-    query = _live(Request, user, village)
-    if status:
-        query = query.where(Request.status == status)
+    f = f or Filters()
+    query = _live(Request, user, "request", f)
     if livelihood:
         query = query.where(Request.livelihood_project.is_(True))
-    return _page(query.order_by(Request.created_at.desc(), Request.id.desc()), page, per_page)
+    return _page(query.order_by(Request.created_at.desc(), Request.id.desc()), f, per_page)
 
 
-def meetings_page(user: User, village: Unit | None = None, page: int = 1, per_page: int = PER_PAGE):
+def meetings_page(user: User, f: Filters | None = None, per_page: int = PER_PAGE):
     """Latest meeting first."""
-    query = _live(Meeting, user, village).order_by(Meeting.date.desc(), Meeting.created_at.desc(), Meeting.id.desc())
-    return _page(query, page, per_page)
+    f = f or Filters()
+    query = _live(Meeting, user, "meeting", f).order_by(Meeting.date.desc(), Meeting.created_at.desc(),
+                                                        Meeting.id.desc())
+    return _page(query, f, per_page)
 
 
-def tasks_page(user: User, village: Unit | None = None, status: str | None = None, page: int = 1,
-               per_page: int = PER_PAGE):
+def tasks_page(user: User, f: Filters | None = None, per_page: int = PER_PAGE):
     """Open tasks first, the nearest due date first (none last), then newest."""
-    query = _live(Task, user, village)
-    if status:
-        query = query.where(Task.status == status)
-    query = query.order_by(case((Task.status == "done", 1), else_=0), case((Task.due.is_(None), 1), else_=0),
-                           Task.due, Task.created_at.desc(), Task.id.desc())
-    return _page(query, page, per_page)
+    f = f or Filters()
+    query = _live(Task, user, "task", f).order_by(
+        case((Task.status == "done", 1), else_=0), case((Task.due.is_(None), 1), else_=0),
+        Task.due, Task.created_at.desc(), Task.id.desc())
+    return _page(query, f, per_page)
+
+
+def categories(user: User, rtype: str, limit: int = 200) -> list[str]:
+    """The categories the villages in scope have used for `rtype`, for the filter's choices."""
+    model = SYNCED_MODELS[rtype]
+    query = (scope.scoped(model, user).where(model.deleted.is_(False), model.category.is_not(None),
+                                             model.category != "")
+             .with_only_columns(model.category).distinct().order_by(model.category).limit(limit))
+    return list(db.session.scalars(query))
 
 
 RECORD_PAGE_TYPES = ("journal", "problem", "meeting", "request", "task")

@@ -7,6 +7,7 @@ from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from sync.types import TOWNSHIP_ROLES, TYPES
@@ -16,8 +17,8 @@ from ..api.errors import ApiError
 from ..api.routes import revoke
 from ..extensions import login_manager
 from ..models import utcnow
-from . import bp, labels, queries, records
-from .forms import RecordActionForm, ReopenForm, RevokeForm, TaskForm
+from . import bp, filters, labels, queries, records, review
+from .forms import MarkForm, RecordActionForm, ReopenForm, ReviewForm, RevokeForm, TaskForm
 
 ALLOWED_ROLES = ("township_staff", "township_approver", "admin")
 
@@ -60,18 +61,12 @@ def index():
 @township_required
 def journals():
     villages = scope.villages(current_user)
-    code = (request.args.get("village") or "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    village = None
-    if code:
-        village = next((v for v in villages if v.code == code), None)
-        if village is None:
-            # Unknown or out of scope: the same answer, so other townships' codes leak nothing.
-            return render_template("township/journals.html", villages=villages, selected=code,
-                                   village=None, unknown_village=True, pagination=None), 404
-    pagination = queries.journals_page(current_user, village, page)
-    return render_template("township/journals.html", villages=villages, selected=code,
-                           village=village, unknown_village=False, pagination=pagination)
+    f = filters.parse(villages, "journal")
+    if f.unknown_village:
+        return _render_list("township/journals.html", "journal", villages, f, pagination=None, village=None)
+    pagination = queries.journals_page(current_user, f)
+    return _render_list("township/journals.html", "journal", villages, f, pagination=pagination,
+                        village=f.village)
 
 
 @bp.get("/villages")
@@ -79,7 +74,7 @@ def journals():
 def villages():
     rows, monday, sunday = queries.village_overview(current_user)
     return render_template("township/villages.html", rows=rows, monday=monday, sunday=sunday,
-                           silent_days=queries.SILENT_AFTER.days,
+                           silent_days=queries.SILENT_AFTER.days, request_wait=queries.REQUEST_WAIT.days,
                            now_local=fmt_time(utcnow()))
 
 
@@ -110,38 +105,30 @@ def revoke_device(device_id):
 
 # ---------------------------------------------------------------- lists: problems, requests, meetings, tasks
 
-def _list_args(villages, rtype: str | None = None):
-    """The village filter (by code), the status filter (only the type's statuses) and the page."""
-    code = (request.args.get("village") or "").strip()
-    village = next((v for v in villages if v.code == code), None) if code else None
-    status = (request.args.get("status") or "").strip()
-    if rtype is None or status not in TYPES[rtype].fields["status"].order:
-        status = ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    return code, village, bool(code) and village is None, status, page
-
-
-def _render_list(template: str, rtype: str | None, villages, code, status, unknown, **context):
-    statuses = list(TYPES[rtype].fields["status"].order) if rtype else []
-    page = render_template(template, villages=villages, selected=code, status=status, statuses=statuses,
-                           rtype=rtype, unknown_village=unknown, **context)
-    # Unknown or out of scope: the same answer, so other townships' codes leak nothing.
-    return (page, 404) if unknown else page
+def _render_list(template: str, rtype: str | None, villages, f: filters.Filters, **context):
+    """A list page with its filter form; an unknown or out-of-scope village is a 404 that shows nothing,
+    so other townships' codes leak nothing."""
+    page = render_template(template, villages=villages, filters=f, selected=f.code, status=f.status,
+                           statuses=filters.statuses(rtype), rtype=rtype, unknown_village=f.unknown_village,
+                           categories=queries.categories(current_user, rtype)
+                           if rtype in filters.CATEGORY_TYPES else [],
+                           args=f.args(), **context)
+    return (page, 404) if f.unknown_village else page
 
 
 @bp.get("/problems")
 @township_required
 def problems():
     villages = scope.villages(current_user)
-    code, village, unknown, status, page = _list_args(villages, "problem")
-    if unknown:
-        return _render_list("township/problems.html", "problem", villages, code, status, True,
-                            pagination=None, items=[], links=set())
-    pagination = queries.problems_page(current_user, village, status or None, page)
+    f = filters.parse(villages, "problem")
+    if f.unknown_village:
+        return _render_list("township/problems.html", "problem", villages, f, pagination=None, items=[],
+                            links=set())
+    pagination = queries.problems_page(current_user, f)
     items = records.views(scope.actor(current_user), "problem", pagination.items)
     links = _source_links(items)
-    return _render_list("township/problems.html", "problem", villages, code, status, False,
-                        pagination=pagination, items=items, links=links)
+    return _render_list("township/problems.html", "problem", villages, f, pagination=pagination, items=items,
+                        links=links)
 
 
 def _source_links(problems) -> set:
@@ -157,36 +144,37 @@ def _source_links(problems) -> set:
 @township_required
 def requests():
     villages = scope.villages(current_user)
-    code, village, unknown, status, page = _list_args(villages, "request")
+    f = filters.parse(villages, "request")
     livelihood = request.args.get("livelihood") == "1"
-    if unknown:
-        return _render_list("township/requests.html", "request", villages, code, status, True,
-                            pagination=None, items=[], livelihood=livelihood, meetings={}, problems={})
-    pagination = queries.requests_page(current_user, village, status or None, livelihood, page)
+    if livelihood:
+        f.extra["livelihood"] = "1"
+    if f.unknown_village:
+        return _render_list("township/requests.html", "request", villages, f, pagination=None, items=[],
+                            livelihood=livelihood, meetings={}, problems={})
+    pagination = queries.requests_page(current_user, f, livelihood)
     actor = scope.actor(current_user)
     items = records.views(actor, "request", pagination.items)
     meetings = {i: records.view(actor, "meeting", row) for i, row in queries.records_in_scope(
         current_user, "meeting", [r.fields.get("meeting_id") for r in items]).items()}
     problems_ = {i: records.view(actor, "problem", row) for i, row in queries.records_in_scope(
         current_user, "problem", [r.fields.get("problem_id") for r in items]).items()}
-    return _render_list("township/requests.html", "request", villages, code, status, False,
-                        pagination=pagination, items=items, livelihood=livelihood,
-                        meetings=meetings, problems=problems_)
+    return _render_list("township/requests.html", "request", villages, f, pagination=pagination, items=items,
+                        livelihood=livelihood, meetings=meetings, problems=problems_)
 
 
 @bp.get("/meetings")
 @township_required
 def meetings():
     villages = scope.villages(current_user)
-    code, village, unknown, _status, page = _list_args(villages)
-    if unknown:
-        return _render_list("township/meetings.html", None, villages, code, "", True,
-                            pagination=None, items=[], counts={})
-    pagination = queries.meetings_page(current_user, village, page)
+    f = filters.parse(villages, "meeting")
+    if f.unknown_village:
+        return _render_list("township/meetings.html", "meeting", villages, f, pagination=None, items=[],
+                            counts={})
+    pagination = queries.meetings_page(current_user, f)
     items = records.views(scope.actor(current_user), "meeting", pagination.items)
     counts = queries.request_counts(current_user, [m.id for m in items])
-    return _render_list("township/meetings.html", None, villages, code, "", False,
-                        pagination=pagination, items=items, counts=counts)
+    return _render_list("township/meetings.html", "meeting", villages, f, pagination=pagination, items=items,
+                        counts=counts)
 
 
 @bp.route("/tasks", methods=["GET", "POST"])
@@ -206,16 +194,15 @@ def tasks():
         error = (_("The form expired. Please try again.") if result is None
                  else labels.rejection(result["error"], "task"))
         status_code = 400
-    code, village, unknown, status, page = _list_args(villages, "task")
+    f = filters.parse(villages, "task")
     context = dict(form=form, people=queries.village_people(current_user), form_error=error,
                    can_create=current_user.role in TYPES["task"].writers)
-    if unknown:
-        return _render_list("township/tasks.html", "task", villages, code, status, True,
-                            pagination=None, items=[], **context)
-    pagination = queries.tasks_page(current_user, village, status or None, page)
+    if f.unknown_village:
+        return _render_list("township/tasks.html", "task", villages, f, pagination=None, items=[], **context)
+    pagination = queries.tasks_page(current_user, f)
     items = records.views(scope.actor(current_user), "task", pagination.items)
-    page_html = _render_list("township/tasks.html", "task", villages, code, status, False,
-                             pagination=pagination, items=items, **context)
+    page_html = _render_list("township/tasks.html", "task", villages, f, pagination=pagination, items=items,
+                             **context)
     return page_html, status_code
 
 
@@ -249,8 +236,13 @@ def record(rtype, record_id):
     people = queries.usernames([row.created_by, row.updated_by])
     role = current_user.role
     status = item.fields.get("status")
+    comments = sync_service.thread(current_user, rtype, record_id) or []
+    mark = review.mark_of(current_user, rtype, record_id)
     return render_template(
         "township/record.html", item=item, related=related,
+        thread=review.thread_views(comments), decisions=review.decision_choices(),
+        mark=mark, marked_at=fmt_time(mark.marked_at) if mark else "",
+        can_comment=role in TYPES["review"].writers and not row.deleted,
         created_by=people.get(row.created_by, ""), updated_by=people.get(row.updated_by, ""),
         history=records.history_views(actor, rtype, row.unit_id, entries),
         field_names=list(TYPES[rtype].fields),
@@ -359,3 +351,99 @@ def reopen_problem(record_id):
     else:
         flash(_("Problem reopened."), "success")
     return redirect(record_url("problem", row.id))
+
+
+# ---------------------------------------------------------------- the review queue (审阅) and comments (批注)
+
+@bp.app_context_processor
+def review_count_helper():
+    """The queue's size for the navigation; a function, so only pages that show the nav pay for it."""
+    def review_queue_count() -> int:
+        if not current_user.is_authenticated or current_user.role not in ALLOWED_ROLES:
+            return 0
+        return review.queue_count(current_user)
+    return {"review_queue_count": review_queue_count}
+
+
+@bp.get("/review", endpoint="review")
+@township_required
+def review_queue():
+    villages = scope.villages(current_user)
+    f = filters.parse(villages, None, review.QUEUE_TYPES)
+    context = dict(villages=villages, filters=f, selected=f.code, args=f.args(), types=review.QUEUE_TYPES,
+                   decisions=review.decision_choices(), statuses=filters.statuses(f.rtype or None),
+                   status=f.status, rtype=f.rtype or None, unknown_village=f.unknown_village,
+                   categories=queries.categories(current_user, f.rtype)
+                   if f.rtype in filters.CATEGORY_TYPES else [])
+    if f.unknown_village:
+        return render_template("township/review.html", pagination=None, groups=[], **context), 404
+    pagination, groups, _counts = review.queue_page(current_user, f)
+    shown = sum(len(group.items) for group in groups)
+    return render_template("township/review.html", pagination=pagination, groups=groups, shown=shown, **context)
+
+
+def _back(default: str) -> str:
+    """Where a form came from (only a township page of this site), else `default`."""
+    target = (request.form.get("next") or "").strip()
+    if target.startswith("/township/") and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
+def _parse_item(value: str) -> tuple[str, str, int | None] | None:
+    rtype, _sep, rest = (value or "").partition(":")
+    record_id, _sep, version = rest.partition(":")
+    if rtype not in review.QUEUE_TYPES or not record_id:
+        return None
+    return rtype, record_id, int(version) if version.isdigit() else None
+
+
+@bp.post("/review/mark")
+@township_required
+def mark_reviewed():
+    form = MarkForm()
+    back = _back(url_for("township.review"))
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return redirect(back)
+    wanted = [item for item in map(_parse_item, request.form.getlist("item")[:500]) if item]
+    done = review.mark(current_user, wanted)
+    if not wanted or not done:
+        flash(_("Nothing was marked: the records are not in your area."), "error")
+    elif len(wanted) == 1:
+        flash(_("Marked as reviewed. It comes back here if it changes."), "success")
+    else:
+        flash(ngettext("%(num)d record marked as reviewed.", "%(num)d records marked as reviewed.", done),
+              "success")
+    return redirect(back)
+
+
+@bp.post("/review/comment")
+@township_required
+def comment():
+    form = ReviewForm()
+    rtype = (form.target_type.data or "").strip()
+    row = queries.record(current_user, rtype, (form.target_id.data or "").strip())
+    if row is None:
+        abort(404)
+    back = _back(record_url(rtype, row.id))
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return redirect(back)
+    fields = {"target_type": rtype, "target_id": row.id, "comment": (form.comment.data or "").strip()}
+    decision = (form.decision.data or "").strip()
+    if decision:
+        fields["decision"] = decision
+    reply_to = (form.reply_to.data or "").strip()
+    if reply_to:
+        fields["reply_to"] = reply_to
+    result = sync_service.submit(current_user, [
+        {"op": str(uuid.uuid4()), "type": "review", "id": str(uuid.uuid4()), "base": None, "set": fields}])[0]
+    if result["status"] == "rejected":
+        flash(labels.rejection(result["error"], "review"), "error")
+        return redirect(back)
+    seen = (form.version.data or "").strip()
+    review.mark(current_user, [(rtype, row.id, int(seen) if seen.isdigit() else None)])
+    flash(_("Comment sent to %(village)s. The village sees it on the phone at its next sync.",
+            village=row.unit.name), "success")
+    return redirect(back)
