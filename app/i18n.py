@@ -6,6 +6,8 @@ catalog lives in app/translations/zh/.
 from flask import current_app, redirect, request, url_for
 from flask_babel import get_locale
 
+from .security import safe_next
+
 COOKIE = "lang"
 
 
@@ -24,10 +26,7 @@ def init_app(app) -> None:
 
     @app.get("/lang/<code>")
     def set_language(code):
-        target = request.args.get("next") or url_for("auth.login")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("auth.login")
-        response = redirect(target)
+        response = redirect(safe_next(request.args.get("next"), url_for("auth.login")))
         if code in app.config["LANGUAGES"]:
             response.set_cookie(COOKIE, code, max_age=60 * 60 * 24 * 365, samesite="Lax")
         return response

@@ -1,4 +1,6 @@
 """Response headers: a Content-Security-Policy with no inline script, and friends."""
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -35,3 +37,13 @@ def init_app(app) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()")
         return response
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """A local path to go back to, or `fallback`: never another site (no scheme, host or control characters)."""
+    if not target or any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target

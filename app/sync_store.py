@@ -65,13 +65,16 @@ class SqlStore:
         self._prefetched = True
         self._known_ops = set(self.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_([o["op"] for o in ops]))))
         wanted: dict[str, set] = {rtype: set() for rtype in SYNCED_MODELS}
+        def want(rtype, record_id):
+            if isinstance(rtype, str) and rtype in wanted and isinstance(record_id, str):
+                wanted[rtype].add(record_id.lower())
+
         for op in ops:
-            wanted.get(op.get("type"), set()).add(op.get("id"))
-            about = TYPES[op["type"]].about if op.get("type") in TYPES else None
+            want(op.get("type"), op.get("id"))
+            about = TYPES[op["type"]].about if isinstance(op.get("type"), str) and op["type"] in TYPES else None
             if about and isinstance(op.get("set"), dict):  # a review: its target too
-                wanted.get(op["set"].get(about[0]), set()).add(op["set"].get(about[1]))
+                want(op["set"].get(about[0]), op["set"].get(about[1]))
         for rtype, ids in wanted.items():
-            ids = [i for i in ids if isinstance(i, str)]
             model = SYNCED_MODELS[rtype]
             for row in self.session.scalars(select(model).where(model.id.in_(ids))) if ids else ():
                 self._records[(rtype, row.id)] = row
@@ -97,7 +100,7 @@ class SqlStore:
         if row is None:
             return None
         return Current(row.version, record_fields(row, TYPES[rtype].fields), dict(row.field_versions or {}),
-                       row.unit_id, row.deleted, list(row.conflicts or []))
+                       row.unit_id, row.deleted, list(row.conflicts or []), row.created_by)
 
     def unit_id_for_code(self, code):
         if code not in self._units:
@@ -182,9 +185,10 @@ class SqlStore:
                  "error": entry.error_code}
                 for entry, username, device in self.session.execute(query)]
 
-    def reviews_of(self, rtype, record_id):
+    def reviews_of(self, rtype, record_id, unit_id):
         query = (select(Review, User.username).join(User, User.id == Review.created_by)
-                 .where(Review.target_type == rtype, Review.target_id == record_id, Review.deleted.is_(False))
+                 .where(Review.target_type == rtype, Review.target_id == record_id, Review.unit_id == unit_id,
+                        Review.deleted.is_(False))
                  .order_by(Review.created_at, Review.seq))
         return [{"id": row.id, "author": author, "created_at": row.created_at.isoformat() + "Z",
                  **record_fields(row, TYPES["review"].fields)} for row, author in self.session.execute(query)]

@@ -12,7 +12,7 @@ from typing import Protocol
 from .envelope import Op, clean_fields, parse_op
 from .errors import OpRejected
 from .mask import mask_record
-from .merge import Current, Merge, merge, stale_fields
+from .merge import Current, Merge, further, merge, stale_fields
 from .types import FIELD_ROLES, TYPES, RecordType, shanghai_today
 
 
@@ -49,7 +49,7 @@ class Store(Protocol):
     def current_seq(self) -> int: ...
     def changes(self, village_ids: frozenset, after: int, upto: int, limit: int) -> list[dict]: ...
     def history(self, rtype: str, record_id: str) -> list[dict]: ...
-    def reviews_of(self, rtype: str, record_id: str) -> list[dict]: ...
+    def reviews_of(self, rtype: str, record_id: str, unit_id: int) -> list[dict]: ...
 
 
 def apply_ops(store: Store, actor: Actor, ops: list[dict]) -> list[dict]:
@@ -124,7 +124,8 @@ def _unit_of_target(store: Store, rtype: RecordType, op: Op) -> int:
     """A record about another record (a review of a journal) belongs to that record's village."""
     type_field, id_field = rtype.about
     target_type, target_id = op.set.get(type_field), op.set.get(id_field)
-    target = store.load(target_type, target_id) if target_type in TYPES and isinstance(target_id, str) else None
+    known = isinstance(target_type, str) and target_type in TYPES and isinstance(target_id, str)
+    target = store.load(target_type, target_id.lower()) if known else None
     if target is None:
         raise OpRejected("not_found", f"No {target_type} {target_id} to comment on.", id_field)
     return target.unit_id
@@ -135,6 +136,8 @@ def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, curr
     changes = clean_fields(rtype, op.set)
     if current is not None and rtype.about and any(name in changes for name in rtype.about):
         raise OpRejected("forbidden", "What a record is about cannot change.", rtype.about[1])
+    if current is not None and rtype.authors_only and current.created_by != actor.user_id and (changes or op.ack):
+        raise OpRejected("forbidden", f"Only its author may change a {rtype.name}.")
     for name, value in changes.items():
         spec = rtype.fields[name]
         if spec.writers is not None and actor.role not in spec.writers:
@@ -167,8 +170,9 @@ def _default(default, actor: Actor):
 def _check_move(rtype: RecordType, actor: Actor, op: Op, current: Current | None, changes: dict) -> None:
     """A status move must be allowed, by this role, with what it needs.
 
-    A stale op whose status is in conflict is not checked against the moves:
-    the field's order settles it (merge.py), but the role rule still holds.
+    A stale op whose status loses its conflict is not checked: the field's order
+    keeps the current value (merge.py). One whose status would win is checked
+    from the state the record is really in.
     """
     rule = rtype.status
     if rule is None or rule.field not in changes:
@@ -177,7 +181,9 @@ def _check_move(rtype: RecordType, actor: Actor, op: Op, current: Current | None
     if target in rule.roles and actor.role not in rule.roles[target]:
         raise OpRejected("forbidden", f"The role {actor.role} may not set {rule.field} to {target}.", rule.field)
     source = current.fields.get(rule.field) if current else rule.initial
-    if target == source or rule.field in stale_fields(current, op.base, changes):
+    stale = rule.field in stale_fields(current, op.base, changes)
+    if target == source or (stale and rtype.fields[rule.field].merge == "ordered"
+                            and further(rtype.fields[rule.field].order, source, target)):
         return
     if target not in rule.moves.get(source, ()):
         raise OpRejected("illegal_transition", f"{rule.field} cannot move from {source} to {target}.", rule.field)
@@ -194,7 +200,7 @@ def _check_needs(rtype: RecordType, current: Current | None, changes: dict, resu
     state = result.fields.get(rule.field)
     needed = rule.needs.get(state)
     moved = current is None or current.fields.get(rule.field) != state
-    if needed and moved and not result.fields.get(needed):
+    if needed and (moved or needed in changes) and not result.fields.get(needed):
         raise OpRejected("required", f"{rule.field} {state} needs {needed}.", needed)
 
 
@@ -244,4 +250,4 @@ def thread(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list[
     current = store.load(rtype_name, record_id) if rtype_name in TYPES else None
     if current is None or current.unit_id not in actor.village_ids:
         return None
-    return store.reviews_of(rtype_name, record_id)
+    return store.reviews_of(rtype_name, record_id, current.unit_id)

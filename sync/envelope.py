@@ -80,10 +80,10 @@ def parse_op(raw: dict) -> Op:
     if unknown:
         raise OpRejected("bad_op", f"Unknown op keys: {', '.join(sorted(unknown))}.")
     rtype = raw.get("type")
-    if rtype not in TYPES:
+    if not isinstance(rtype, str) or rtype not in TYPES:
         raise OpRejected("unknown_type", f"Unknown record type {rtype!r}.", "type")
-    if not is_uuid(raw.get("id")):
-        raise OpRejected("bad_id", "`id` must be a UUID made on the device.", "id")
+    if not is_uuid(raw.get("id")) or raw["id"] != raw["id"].lower():
+        raise OpRejected("bad_id", "`id` must be a UUID made on the device, in lower case.", "id")
     base = raw.get("base")
     if base is not None and (not _is_int(base) or not 0 <= base <= MAX_INT):
         raise OpRejected("bad_base", "`base` must be a non-negative integer or null.", "base")
@@ -94,7 +94,7 @@ def parse_op(raw: dict) -> Op:
     if at is not None and not _is_iso_time(at):
         raise OpRejected("bad_op", "`at` must be an ISO 8601 time.", "at")
     unit = raw.get("unit")
-    if unit is not None and not isinstance(unit, str):
+    if unit is not None and (not isinstance(unit, str) or "\x00" in unit):
         raise OpRejected("bad_op", "`unit` must be a unit code.", "unit")
     ack = raw.get("ack", False)
     if not isinstance(ack, bool):
@@ -113,7 +113,7 @@ def _is_iso_week(value) -> bool:
 
 
 def _is_iso_time(value) -> bool:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         return False
     try:
         dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -142,6 +142,8 @@ def _clean_value(spec, value):
         if not isinstance(value, str):
             raise OpRejected("invalid_value", f"{spec.name} must be text.", spec.name)
         value = value.strip()
+        if "\x00" in value:
+            raise OpRejected("invalid_value", f"{spec.name} contains a NUL character.", spec.name)
         if spec.required and not value:
             raise OpRejected("required", f"{spec.name} is required.", spec.name)
         if len(value) > spec.max_length:

@@ -7,9 +7,11 @@ from .types import RecordType
 def mask_value(kind: str, value):
     if not isinstance(value, str) or not value:
         return value
-    if kind == "contact":
-        return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) >= 8 else "*" * len(value)
-    return value[0] + "*" * max(len(value) - 1, 1)
+    if kind == "contact":  # a mobile number keeps 3 + 4 digits; anything shorter only its last 2
+        if len(value) >= 11:
+            return value[:3] + "*" * (len(value) - 7) + value[-4:]
+        return "*" * max(len(value) - 2, 2) + value[-2:] if len(value) > 4 else "*" * len(value)
+    return value[0] + "**" if len(value) > 1 else "*"  # the surname, at a fixed width
 
 
 def mask_record(rtype: RecordType, values: dict, full: bool, conflict: bool = False) -> dict:

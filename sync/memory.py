@@ -32,7 +32,7 @@ class MemoryStore:
         if row is None:
             return None
         return Current(row["version"], dict(row["fields"]), dict(row["field_versions"]), row["unit_id"],
-                       row["deleted"], copy.deepcopy(row["conflicts"]))
+                       row["deleted"], copy.deepcopy(row["conflicts"]), row["created_by"])
 
     def unit_id_for_code(self, code):
         return self.units.get(code)
@@ -42,7 +42,8 @@ class MemoryStore:
 
     def write(self, rtype, record_id, unit_id, result: Merge, actor: Actor, created: bool):
         self.seq += 1
-        self.records[(rtype, record_id)] = {
+        created_by = actor.user_id if created else self.records[(rtype, record_id)]["created_by"]
+        self.records[(rtype, record_id)] = {"created_by": created_by,
             "type": rtype, "id": record_id, "unit_id": unit_id, "version": result.version,
             "fields": dict(result.fields), "field_versions": dict(result.field_versions),
             "deleted": False, "seq": self.seq, "conflicts": copy.deepcopy(result.open_conflicts),
@@ -72,8 +73,8 @@ class MemoryStore:
                  "ack": e.get("ack", False)}
                 for e in entries]
 
-    def reviews_of(self, rtype, record_id):
-        rows = sorted((r for r in self.records.values() if r["type"] == "review"
+    def reviews_of(self, rtype, record_id, unit_id):
+        rows = sorted((r for r in self.records.values() if r["type"] == "review" and r["unit_id"] == unit_id
                        and r["fields"]["target_type"] == rtype and r["fields"]["target_id"] == record_id),
                       key=lambda r: r["seq"])
         return [{"id": r["id"], **r["fields"]} for r in rows]

@@ -20,6 +20,7 @@ class Current:
     unit_id: int
     deleted: bool = False
     conflicts: list = field(default_factory=list)
+    created_by: int | None = None
 
 
 @dataclass
@@ -58,7 +59,7 @@ def merge(rtype: RecordType, current: Current | None, base: int | None, changes:
             continue
         if name in stale:
             spec = rtype.fields[name]
-            old_wins = spec.merge == "ordered" and _further(spec.order, old, new)
+            old_wins = spec.merge == "ordered" and further(spec.order, old, new)
             conflicts.append({"field": name, "kept": old if old_wins else new, "lost": new if old_wins else old,
                               "lost_from": op_id if old_wins else "server", "op": op_id, "by": by, "at": at})
             if old_wins:
@@ -72,6 +73,6 @@ def merge(rtype: RecordType, current: Current | None, base: int | None, changes:
                  open_conflicts)
 
 
-def _further(order: tuple, old, new) -> bool:
+def further(order: tuple, old, new) -> bool:
     """Whether the old value is further along the order than the new one."""
     return old in order and new in order and order.index(old) > order.index(new)

@@ -57,6 +57,7 @@ class RecordType:
     status: StatusRule | None = None
     # (type field, id field): the record is about another record, whose village it takes.
     about: tuple[str, str] | None = None
+    authors_only: bool = False  # once made, only its author may change it (a comment stays its writer's)
 
 
 def _fields(*items: Field) -> dict[str, Field]:
@@ -184,6 +185,7 @@ REVIEW = RecordType(
     ),
     writers=STAFF_ROLES | REVIEWERS,
     about=("target_type", "target_id"),
+    authors_only=True,
 )
 
 TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK, REVIEW)}

@@ -69,3 +69,12 @@ def test_secret_key_is_generated_into_the_instance_folder_once(tmp_path, monkeyp
     assert app_one.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@db.example/zhucun"
     monkeypatch.delenv("DATABASE_URL")
     assert create_app().config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'zhucun.sqlite'}"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\t/evil.example", "https://evil.example/",
+                                    "/\\evil.example", "javascript:alert(1)"])
+def test_no_redirect_leaves_the_site(client, world, target):
+    language = client.get("/lang/en", query_string={"next": target})
+    assert language.headers["Location"] == "/login"
+    login = client.post("/login", query_string={"next": target}, data={"username": "sec1", "password": PASSWORD})
+    assert login.headers["Location"] == "/field"

@@ -182,3 +182,62 @@ def test_the_documented_merge_table_is_the_one_in_the_code():
     from sync.table import markdown
     docs = (Path(__file__).resolve().parent.parent / "docs" / "sync-protocol.md").read_text(encoding="utf-8")
     assert markdown() in docs
+
+
+def problem_op(record_id, base=None, **fields):
+    return {"op": new_id(), "type": "problem", "id": record_id, "base": base, "set": fields}
+
+
+def test_a_stale_base_cannot_skip_the_status_moves(store):
+    request_id, problem_id = new_id(), new_id()
+    apply_ops(store, SECRETARY, [{"op": new_id(), "type": "request", "id": request_id, "base": None,
+                                  "set": {"content": "修路"}}])
+    [jump] = apply_ops(store, SECRETARY, [{"op": new_id(), "type": "request", "id": request_id, "base": 0,
+                                           "set": {"status": "closed"}}])
+    assert jump["error"]["code"] == "illegal_transition"
+    apply_ops(store, SECRETARY, [problem_op(problem_id, title="水渠")])
+    [verify] = apply_ops(store, STAFF, [problem_op(problem_id, base=0, status="verified")])
+    assert verify["error"]["code"] == "illegal_transition"
+    assert store.load("problem", problem_id).fields["status"] == "open"
+
+
+def test_a_resolved_problem_cannot_lose_its_resolution(store):
+    pid = new_id()
+    apply_ops(store, SECRETARY, [problem_op(pid, title="水渠", status="resolved", resolution="已修")])
+    [cleared] = apply_ops(store, SECRETARY, [problem_op(pid, base=1, resolution="")])
+    assert cleared["error"]["code"] == "required"
+
+
+def test_only_its_author_may_change_a_comment():
+    store = MemoryStore(units={"V1": VILLAGE})
+    journal_id, comment_id = new_id(), new_id()
+    apply_ops(store, SECRETARY, [journal_op(journal_id, text="走访")])
+    comment = {"op": new_id(), "type": "review", "id": comment_id, "base": None,
+               "set": {"target_type": "journal", "target_id": journal_id, "comment": "需整改", "decision": "follow_up"}}
+    assert apply_ops(store, STAFF, [comment])[0]["status"] == "applied"
+    [rewrite] = apply_ops(store, SECRETARY, [{"op": new_id(), "type": "review", "id": comment_id, "base": 1,
+                                              "set": {"comment": "很好"}}])
+    assert rewrite["error"]["code"] == "forbidden"
+    assert store.load("review", comment_id).fields["comment"] == "需整改"
+
+
+@pytest.mark.parametrize("raw, code", [
+    ({"id": str(uuid.uuid4()).upper(), "set": {"text": "x"}}, "bad_id"),
+    ({"type": ["journal"], "set": {"text": "x"}}, "unknown_type"),
+    ({"type": {"a": 1}, "set": {"text": "x"}}, "unknown_type"),
+    ({"set": {"text": "a\x00b"}}, "invalid_value"),
+    ({"set": {"text": "x"}, "unit": "V\x001"}, "bad_op"),
+])
+def test_hostile_op_shapes_are_rejected_not_crashed(store, raw, code):
+    [result] = apply_ops(store, SECRETARY, [{"op": new_id(), "type": "journal", "id": new_id(), "base": None} | raw])
+    assert result["error"]["code"] == code
+
+
+@pytest.mark.parametrize("kind, value, masked", [
+    ("name", "张三丰", "张**"), ("name", "李", "*"), ("name", "欧阳娜娜", "欧**"),
+    ("contact", "13812345678", "138****5678"), ("contact", "87654321", "******21"), ("contact", "wx_lisi88", "*******88"),
+    ("contact", "110", "***"),
+])
+def test_masking_reveals_little(kind, value, masked):
+    from sync.mask import mask_value
+    assert mask_value(kind, value) == masked

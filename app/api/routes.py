@@ -36,10 +36,11 @@ def issue_token():
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise ApiError(400, "bad_request", "Send `username` and `password` as text.")
-    user = db.session.scalar(select(User).where(User.username == username))
+    user = None if "\x00" in username else db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.check_password(password):
         raise ApiError(401, "bad_credentials", "Wrong username or password.")
     name = body.get("device_name") if isinstance(body.get("device_name"), str) else ""
+    name = "".join(ch for ch in name if ch.isprintable())
     device, token = tokens.issue(user, name or request.user_agent.string or "device")
     return jsonify({"token": token, "device": device.id, "user": user_json(user)}), 201
 

@@ -4,6 +4,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..extensions import db, login_manager
+from ..security import safe_next
 from ..models import User
 from . import bp
 from .forms import LoginForm, LogoutForm
@@ -37,15 +38,13 @@ def index():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data))
+        name = form.username.data
+        user = None if "\x00" in name else db.session.scalar(select(User).where(User.username == name))
         if user is None or not user.active or not user.check_password(form.password.data):
             flash(_("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
         login_user(user, remember=True)
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = home_for(user)
-        return redirect(target)
+        return redirect(safe_next(request.args.get("next"), home_for(user)))
     return render_template("auth/login.html", form=form)
 
 

@@ -24,6 +24,8 @@ class Week:
         """`2026-W48`, or the current week in Asia/Shanghai; raises ValueError on a bad week."""
         if text:
             year, _, number = text.partition("-W")
+            if not (year.isascii() and year.isdecimal() and 1990 <= int(year) <= 2100):
+                raise ValueError(text)
             return cls(dt.date.fromisocalendar(int(year), int(number), 1))
         today = today or utcnow().replace(tzinfo=dt.timezone.utc).astimezone(SHANGHAI).date()
         return cls(today - dt.timedelta(days=today.weekday()))

@@ -80,11 +80,18 @@ def _clean(value: str | None, limit: int) -> str:
     return " ".join(text.split())[:limit]
 
 
+MIN_YEAR, MAX_YEAR = 1990, 2100  # outside these a date is a typo, and datetime arithmetic would overflow
+MAX_PAGE = 100_000
+
+
 def _date(raw: str, label: str, errors: list[str]) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise ValueError(raw)
+        return day
     except ValueError:
         errors.append(_("“%(value)s” is not a date (use YYYY-MM-DD), so the list is not filtered by %(which)s.",
                         value=raw[:40], which=label))
@@ -116,7 +123,7 @@ def parse(villages: list[Unit], rtype: str | None = None, types: tuple[str, ...]
         f.errors.append(_("The start date %(start)s is after the end date %(end)s, so the list is not filtered "
                           "by date.", start=f.date_from.isoformat(), end=f.date_to.isoformat()))
         f.date_from = f.date_to = None
-    f.page = max(args.get("page", 1, type=int) or 1, 1)
+    f.page = min(max(args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     return f
 
 

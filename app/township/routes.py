@@ -395,7 +395,7 @@ def _parse_item(value: str) -> tuple[str, str, int | None] | None:
     record_id, _sep, version = rest.partition(":")
     if rtype not in review.QUEUE_TYPES or not record_id:
         return None
-    return rtype, record_id, int(version) if version.isdigit() else None
+    return rtype, record_id, int(version) if version.isascii() and version.isdecimal() else None
 
 
 @bp.post("/review/mark")
@@ -443,7 +443,7 @@ def comment():
         flash(labels.rejection(result["error"], "review"), "error")
         return redirect(back)
     seen = (form.version.data or "").strip()
-    review.mark(current_user, [(rtype, row.id, int(seen) if seen.isdigit() else None)])
+    review.mark(current_user, [(rtype, row.id, int(seen) if seen.isascii() and seen.isdecimal() else None)])
     flash(_("Comment sent to %(village)s. The village sees it on the phone at its next sync.",
             village=row.unit.name), "success")
     return redirect(back)

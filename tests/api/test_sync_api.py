@@ -225,3 +225,14 @@ def test_text_that_is_not_valid_unicode_is_a_400(app, phone):
                                                                 "Content-Type": "application/json"})
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_json"
     assert count_journals(app) == 0
+
+
+def test_nul_characters_are_refused_not_a_server_error(app, phone, client):
+    results = phone("sec1").sync([journal("a\x00b"), journal("好的", places="x\x00")]).get_json()["results"]
+    assert [r["error"]["code"] for r in results] == ["invalid_value", "invalid_value"]
+    token = client.post("/api/auth/token", json={"username": "sec\x001", "password": "x", "device_name": "a\x00b"})
+    assert token.status_code == 401
+    named = client.post("/api/auth/token", json={"username": "sec1", "password": "correct-horse-1",
+                                                 "device_name": "红米\x00手机"})
+    assert named.status_code == 201
+    assert count_journals(app) == 0
