@@ -88,8 +88,10 @@ def measure(app, requests: int) -> dict[str, list[float]]:
     client.post("/login", data={"username": "staff", "password": PASSWORD})
     pages = {
         "overview (/township/villages)": "/township/villages",
+        "review queue (/township/review)": "/township/review",
         "journals, filtered by village": "/township/journals?village=T00V03",
         "journals, page 5": "/township/journals?page=5",
+        "problems, open, text search": "/township/problems?status=open&q=水渠",
         "weekly report, township": "/township/reports/weekly",
     }
     timings = {}
