@@ -35,6 +35,9 @@ def main() -> None:
         page.screenshot(path=str(OUT / "township.png"), full_page=False)
         page.goto(f"{base}/township/villages")
         page.screenshot(path=str(OUT / "overview.png"), full_page=False)
+        page.goto(f"{base}/township/reports/weekly")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / "report.png"), full_page=True)
         desk.close()
     print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")
 
