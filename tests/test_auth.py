@@ -78,3 +78,22 @@ def test_no_redirect_leaves_the_site(client, world, target):
     assert language.headers["Location"] == "/login"
     login = client.post("/login", query_string={"next": target}, data={"username": "sec1", "password": PASSWORD})
     assert login.headers["Location"] == "/field"
+
+
+def test_revoking_the_device_ends_the_page_session_opened_with_it(client, world):
+    token = client.post("/api/auth/token", json={"username": "staff1", "password": PASSWORD}).get_json()
+    client.post("/login", data={"username": "staff1", "password": PASSWORD, "device": token["device"]})
+    assert client.get("/township/journals").status_code == 200
+    other = client.application.test_client()
+    admin = other.post("/api/auth/token", json={"username": "admin", "password": PASSWORD}).get_json()
+    other.post(f"/api/devices/{token['device']}/revoke", headers={"Authorization": f"Bearer {admin['token']}"})
+    response = client.get("/township/journals")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert client.get("/township/journals").headers["Location"].startswith("/login")
+
+
+def test_a_device_of_someone_else_does_not_bind_the_session(client, world):
+    theirs = client.post("/api/auth/token", json={"username": "sec1", "password": PASSWORD}).get_json()
+    client.post("/login", data={"username": "staff1", "password": PASSWORD, "device": theirs["device"]})
+    with client.session_transaction() as session:
+        assert "device" not in session

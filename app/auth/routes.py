@@ -1,11 +1,11 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..extensions import db, login_manager
 from ..security import safe_next
-from ..models import User
+from ..models import Device, User
 from . import bp
 from .forms import LoginForm, LogoutForm
 
@@ -44,8 +44,27 @@ def login():
             flash(_("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
         login_user(user, remember=True)
+        device = db.session.get(Device, form.device.data) if form.device.data else None
+        if device is not None and device.user_id == user.id and device.revoked_at is None:
+            session["device"] = device.id
         return redirect(safe_next(request.args.get("next"), home_for(user)))
     return render_template("auth/login.html", form=form)
+
+
+@bp.before_app_request
+def end_sessions_of_revoked_devices():
+    """A page session opened together with a device token ends when the township revokes that device."""
+    device_id = session.get("device")
+    if device_id and current_user.is_authenticated:
+        device = db.session.get(Device, device_id)
+        if device is None or device.revoked_at is not None:
+            logout_user()
+            session.pop("device", None)
+            if not request.path.startswith(("/api/", "/static/", "/js/", "/sw.js")):
+                flash(_("This device was signed out by the township. Log in again; entries on the phone are kept."),
+                      "error")
+                return redirect(url_for("auth.login"))
+    return None
 
 
 @bp.post("/logout")

@@ -1,4 +1,6 @@
 """The phone's pages: layout at 360 px, logging in and out, the update offer."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -158,3 +160,16 @@ def test_nothing_is_shown_without_this_phones_session(page, server):
     expect(page.locator("#relogin")).to_be_visible()
     expect(page.locator("#field-body")).to_be_hidden()
     expect(page.get_by_text("只给本人看的日志")).to_have_count(0)
+
+
+def test_a_revoked_phone_loses_its_page_session_too(page, server, app):
+    from app.extensions import db
+    from app.models import Device, User, utcnow
+    log_in(page, server)
+    with app.app_context():
+        user = db.session.query(User).filter_by(username="sec1").one()
+        device = db.session.query(Device).filter_by(user_id=user.id).one()
+        device.revoked_at = utcnow()
+        db.session.commit()
+    page.goto(f"{server}/township/journals")  # its own request or the phone's sync ends the session
+    page.wait_for_url(re.compile(r"/login(\?|$)"))

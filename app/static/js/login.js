@@ -46,6 +46,7 @@ form.addEventListener('submit', async (event) => {
   if (response.status === 201) {
     try {
       const body = await response.json();
+      form.elements.device.value = body.device; // the page session ends when this device is revoked
       await setSession({ token: body.token, device: body.device, user: body.user, at: new Date().toISOString() });
     } catch (e) { /* no IndexedDB here: the pages still work online */ }
     form.submit();
