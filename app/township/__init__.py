@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("township", __name__, url_prefix="/township")
 
-from . import routes  # noqa: E402,F401
+from . import record_routes, review_routes, routes  # noqa: E402,F401
