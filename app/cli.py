@@ -7,6 +7,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from . import demo
+from .worklist import parse as worklist_parse
+from .worklist import service as worklist
 from .extensions import db
 from .models import LEVELS, ROLE_LEVEL, ROLES, Unit, User
 
@@ -89,8 +91,40 @@ def seed_demo():
         click.echo(f"  {username:<10} {role:<18} {unit}")
 
 
+@click.command("import-work-items")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--county", "county_code", required=True, help="Code of the county whose list this is.")
+@click.option("--dry-run", is_flag=True, help="Show what would change and change nothing.")
+def import_work_items(file, county_code, dry_run):
+    """Import the county's work-item list (涉村工作事项清单) from CSV or XLSX: update by code, retire the rest."""
+    county = db.session.scalar(select(Unit).where(Unit.code == county_code))
+    if county is None or county.level != "county":
+        raise click.ClickException(f"No county has the code {county_code}.")
+    with open(file, "rb") as handle:
+        try:
+            parsed = worklist_parse.read(file, handle.read())
+        except worklist_parse.UnreadableFile as error:
+            raise click.ClickException(f"{file}: {error}") from None
+    if parsed.errors:
+        lines = [f"row {e.row}, column {e.column}: {e.message}" for e in parsed.errors[:50]]
+        more = len(parsed.errors) - len(lines)
+        raise click.ClickException(f"{file} has {len(parsed.errors)} bad cells; nothing was imported.\n"
+                                   + "\n".join(lines) + (f"\n… and {more} more." if more > 0 else ""))
+    plan = worklist.plan(county, parsed.items)
+    summary = (f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.retired)} retired, "
+               f"{plan.unchanged} unchanged")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run for {county.code}: {summary}. Nothing was changed.")
+        return
+    worklist.apply(county, plan, None, f"cli:{file}")
+    db.session.commit()
+    click.echo(f"Imported the work-item list of {county.code}: {summary}.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_unit, create_user, seed_demo):
+    for command in (create_unit, create_user, seed_demo, import_work_items):
         app.cli.add_command(command)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from sync.types import shanghai_today
 from . import sync_service
 from .extensions import db
 from .models import Unit, User
+from .worklist import parse, service
 
 PASSWORD = "zhucun-demo"
 UNITS = [
@@ -54,6 +56,7 @@ def seed(add_unit, add_user) -> bool:
             add_user(username, role, unit, PASSWORD)
             created = True
     db.session.commit()
+    created = _seed_work_items() or created
     for username, op in demo_ops(dt.date.fromisoformat(shanghai_today())):
         user = db.session.scalar(select(User).where(User.username == username))
         result = sync_service.submit(user, [op])[0]
@@ -61,6 +64,22 @@ def seed(add_unit, add_user) -> bool:
             raise ValueError(f"demo op {op['type']} {op['id']} rejected: {result['error']}")
         created = created or result["status"] != "duplicate"
     return created
+
+
+WORK_ITEMS = Path(__file__).with_name("demo_work_items.csv")
+
+
+def _seed_work_items() -> bool:
+    """The demo county's work-item list, imported the way an admin imports one."""
+    county = db.session.scalar(select(Unit).where(Unit.code == "DEMO"))
+    parsed = parse.read(WORK_ITEMS.name, WORK_ITEMS.read_bytes())
+    assert not parsed.errors, parsed.errors
+    plan = service.plan(county, parsed.items)
+    if not plan.changes:
+        return False
+    service.apply(county, plan, None, "demo")
+    db.session.commit()
+    return True
 
 
 def _id(key: str) -> str:
@@ -99,11 +118,22 @@ def demo_ops(today: dt.date) -> list[tuple[str, dict]]:
         ("zhenyuan", "task-card", "task", None, "T01V01", {
             "title": "办理老年优待证", "detail": "汇总本村60岁以上老人名单，统一送镇便民中心。", "due": day(5),
             "item_code": "SX-042", "week": this_week, "assignee": "cunwei"}),
+        ("fushuji", "task-card", "task", 1, None, {"gate": "approved"}),
         ("shuji", "task-visit", "task", None, None, {"title": "走访五保户，了解冬季取暖", "week": this_week,
                                                      "assignee": "shuji"}),
         ("shuji", "task-visit", "task", 1, None, {"status": "done", "note": "走访4户，均已备好过冬煤。"}),
         ("zhenyuan", "task-fire", "task", None, "T01V02", {
             "title": "秋季防火巡查", "item_code": "SX-108", "due": day(3), "week": this_week, "assignee": "lihua"}),
+        ("fushuji", "task-fire", "task", 1, None, {"gate": "approved"}),
+        ("zhenyuan", "task-flood", "task", None, "T01V01", {
+            "title": "汛后地质灾害隐患点复查", "detail": "对村内两处隐患点复查一次，情况报镇应急办。", "due": day(6),
+            "item_code": "SX-112"}),
+        ("zhenyuan", "task-chargers", "task", None, "T01V01", {
+            "title": "统计电动自行车集中充电设施", "due": day(10),
+            "offlist_reason": "县消防救援大队冬季专项排查，清单暂无对应事项，只需各村统计一次。",
+            "support_department": "县消防救援大队"}),
+        ("zhenyuan", "task-card-again", "task", None, "T01V01", {
+            "title": "老年优待证办理情况再摸底", "item_code": "SX-042", "due": day(4)}),
         ("lihua", "problem-roof", "problem", None, None, {
             "title": "两户留守老人屋顶漏雨", "category": "民生保障", "urgent": True, "owner": "lihua",
             "source_type": "visit"}),

@@ -205,11 +205,29 @@ class Task(SyncedMixin, db.Model):
     week: Mapped[str | None] = mapped_column(String(8))
     origin: Mapped[str] = mapped_column(String(16))
     item_code: Mapped[str | None] = mapped_column(String(32))
+    offlist_reason: Mapped[str | None] = mapped_column(Text)
+    support_department: Mapped[str | None] = mapped_column(String(100))
+    dispatch_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    gate: Mapped[str | None] = mapped_column(String(16), index=True)
+    gate_reason: Mapped[str | None] = mapped_column(Text)
+    item_name: Mapped[str | None] = mapped_column(String(200))
+    item_basis: Mapped[str | None] = mapped_column(Text)
+    duplicate_of: Mapped[str | None] = mapped_column(String(36))
+    sent_on: Mapped[dt.date | None] = mapped_column(Date)
+    flag: Mapped[str | None] = mapped_column(String(16))
+    flag_note: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when it last became done
 
     unit: Mapped[Unit] = relationship()
+    author: Mapped[User] = relationship(foreign_keys="Task.created_by")
 
-    __table_args__ = (db.Index("ix_tasks_unit_status", "unit_id", "status"),)
+    __table_args__ = (db.Index("ix_tasks_unit_status", "unit_id", "status"),
+                      db.Index("ix_tasks_unit_item", "unit_id", "item_code"))
+
+    @classmethod
+    def reaches_village(cls):
+        """The tasks a village sees (sync.gate.reaches_village): its own, and township tasks once approved."""
+        return (cls.origin != "township") | cls.sent_on.is_not(None)
 
 
 class Review(SyncedMixin, db.Model):
@@ -233,6 +251,39 @@ class ReviewMark(db.Model):
     record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     marked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+WORK_ITEM_STATUSES = ("active", "retired", "cancelled")
+
+
+class WorkItem(db.Model):
+    """An item of a county's work-item list (涉村工作事项清单), server-only; `cancelled` is the 取消清单."""
+    __tablename__ = "work_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    department: Mapped[str] = mapped_column(String(100), default="")
+    effort_hours: Mapped[float | None] = mapped_column(db.Float)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (db.UniqueConstraint("county_id", "code", name="uq_work_items_county_code"),)
+
+
+class WorkItemChange(db.Model):
+    """The history of the list: every import's additions, updates and retirements, item by item."""
+    __tablename__ = "work_item_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    import_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # added | updated | retired
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # When a record reached these states (server time), for the weekly reports; cleared if it leaves them.

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 
 from sync.engine import Actor, Logged
+from sync.gate import title_key as key_of
 from sync.merge import Current, Merge
 from sync.types import TYPES
 
 from .extensions import db
-from .models import MILESTONES, SYNCED_MODELS, Device, Review, OpLog, SyncCounter, Unit, User, utcnow
+from .models import MILESTONES, SYNCED_MODELS, Device, OpLog, Review, SyncCounter, Task, Unit, User, WorkItem, utcnow
 
 
 def _to_wire(value):
@@ -33,6 +34,16 @@ def _reached(rtype, row) -> dict:
 
 def record_fields(row, fields) -> dict:
     return {name: _to_wire(getattr(row, name)) for name in fields}
+
+
+def _village_sees(model) -> list:
+    """What a village user's pull leaves out: township tasks not yet approved, and comments on them."""
+    if model is Task:
+        return [Task.reaches_village()]
+    if model is Review:
+        hidden = exists().where(Task.id == Review.target_id, ~Task.reaches_village())
+        return [or_(Review.target_type != "task", ~hidden)]
+    return []
 
 
 class SqlStore:
@@ -156,13 +167,39 @@ class SqlStore:
     def current_seq(self):
         return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
 
-    def changes(self, village_ids, after, upto, limit):
+    def work_item(self, unit_id, code):
+        village = self.session.get(Unit, unit_id)
+        county_id = int(village.path.strip("/").split("/")[0])
+        item = self.session.scalar(select(WorkItem).where(WorkItem.county_id == county_id, WorkItem.code == code))
+        if item is None:
+            return None
+        return {"code": item.code, "name": item.name, "basis": item.basis, "department": item.department,
+                "effort_hours": item.effort_hours, "status": item.status}
+
+    def duplicate_task(self, unit_id, task_id, item_code, title_key, window_days):
+        """The earliest live township task of the village with the same item (off-list: the same title)
+        that is not done, or was done within the window."""
+        since = utcnow() - dt.timedelta(days=window_days)
+        query = (select(Task.id, Task.title).where(
+            Task.unit_id == unit_id, Task.id != task_id, Task.origin == "township", Task.deleted.is_(False),
+            or_(Task.gate.is_(None), Task.gate.not_in(("rejected", "withdrawn"))),
+            or_(Task.status != "done", Task.done_at >= since),
+            Task.item_code == item_code if item_code else Task.item_code.is_(None))
+            .order_by(Task.created_at, Task.id))
+        for found, title in self.session.execute(query):
+            if item_code or key_of(title) == title_key:
+                return found
+        return None
+
+    def changes(self, village_ids, after, upto, limit, village_view=False):
         rows = []
         for rtype, model in SYNCED_MODELS.items():
             query = (select(model, Unit.code, User.username)
                      .join(Unit, Unit.id == model.unit_id).join(User, User.id == model.created_by)
                      .where(model.unit_id.in_(village_ids), model.seq > after, model.seq <= upto)
                      .order_by(model.seq).limit(limit))
+            if village_view:
+                query = query.where(*_village_sees(model))
             for row, unit_code, author in self.session.execute(query):
                 rows.append({"type": rtype, "id": row.id, "version": row.version, "deleted": row.deleted,
                              "unit": unit_code, "unit_id": row.unit_id, "author": author,

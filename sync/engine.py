@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from . import gate
 from .envelope import Op, clean_fields, parse_op
 from .errors import OpRejected
 from .mask import mask_record
@@ -47,7 +48,11 @@ class Store(Protocol):
     def write(self, rtype: str, record_id: str, unit_id: int, result: Merge, actor: Actor, created: bool) -> None: ...
     def log(self, op: Op | dict, actor: Actor, unit_id: int | None, result: dict, conflicts: list) -> None: ...
     def current_seq(self) -> int: ...
-    def changes(self, village_ids: frozenset, after: int, upto: int, limit: int) -> list[dict]: ...
+    def changes(self, village_ids: frozenset, after: int, upto: int, limit: int,
+                village_view: bool = False) -> list[dict]: ...
+    def work_item(self, unit_id: int, code: str) -> dict | None: ...
+    def duplicate_task(self, unit_id: int, task_id: str, item_code: str | None, title_key: str,
+                       window_days: int) -> str | None: ...
     def history(self, rtype: str, record_id: str) -> list[dict]: ...
     def reviews_of(self, rtype: str, record_id: str, unit_id: int) -> list[dict]: ...
 
@@ -103,6 +108,8 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     """Return the village the op writes to, or reject it."""
     if actor.role not in TYPES[op.type].writers:
         raise OpRejected("forbidden", f"The role {actor.role} may not write {op.type} records.")
+    if current is not None and not gate.visible(actor, TYPES[op.type], current.fields):
+        raise OpRejected("not_found", "No such record.", "id")
     if current is not None:
         unit_id = current.unit_id
     elif TYPES[op.type].about:
@@ -155,7 +162,10 @@ def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, curr
                 raise OpRejected("required", f"{name} is required.", name)
     elif op.base is not None and op.base > current.version:
         raise OpRejected("bad_base", f"base {op.base} is newer than the server's version {current.version}.", "base")
-    _check_move(rtype, actor, op, current, changes)
+    if rtype.screened:
+        gate.screen(store, actor, op, current, changes, unit_id)
+    for rule in rtype.statuses:
+        _check_move(rtype, rule, actor, op, current, changes)
     return changes
 
 
@@ -167,20 +177,19 @@ def _default(default, actor: Actor):
     return default
 
 
-def _check_move(rtype: RecordType, actor: Actor, op: Op, current: Current | None, changes: dict) -> None:
+def _check_move(rtype: RecordType, rule, actor: Actor, op: Op, current: Current | None, changes: dict) -> None:
     """A status move must be allowed, by this role, with what it needs.
 
     A stale op whose status loses its conflict is not checked: the field's order
     keeps the current value (merge.py). One whose status would win is checked
     from the state the record is really in.
     """
-    rule = rtype.status
-    if rule is None or rule.field not in changes:
+    if rule.field not in changes:
         return
     target = changes[rule.field]
     if target in rule.roles and actor.role not in rule.roles[target]:
         raise OpRejected("forbidden", f"The role {actor.role} may not set {rule.field} to {target}.", rule.field)
-    source = current.fields.get(rule.field) if current else rule.initial
+    source = (current.fields.get(rule.field) if current else None) or rule.initial
     stale = rule.field in stale_fields(current, op.base, changes)
     if target == source or (stale and rtype.fields[rule.field].merge == "ordered"
                             and further(rtype.fields[rule.field].order, source, target)):
@@ -194,9 +203,11 @@ def _check_move(rtype: RecordType, actor: Actor, op: Op, current: Current | None
 
 def _check_needs(rtype: RecordType, current: Current | None, changes: dict, result: Merge) -> None:
     """A state that needs a value (resolved needs a resolution) must have it after the merge."""
-    rule = rtype.status
-    if rule is None:
-        return
+    for rule in rtype.statuses:
+        _check_need(rule, current, changes, result)
+
+
+def _check_need(rule, current: Current | None, changes: dict, result: Merge) -> None:
     state = result.fields.get(rule.field)
     needed = rule.needs.get(state)
     moved = current is None or current.fields.get(rule.field) != state
@@ -211,7 +222,7 @@ def pull(store: Store, actor: Actor, cursor: int, limit: int) -> dict:
     write, so nothing below the returned cursor can still appear later.
     """
     upto = store.current_seq()
-    rows = store.changes(actor.village_ids, cursor, upto, limit + 1)
+    rows = store.changes(actor.village_ids, cursor, upto, limit + 1, village_view=actor.role in FIELD_ROLES)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1]["seq"] if more else max(upto, cursor)
@@ -233,7 +244,7 @@ def history(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list
     """The record's change history from the op log, or None when it is not in the actor's scope."""
     rtype = TYPES.get(rtype_name)
     current = store.load(rtype_name, record_id) if rtype else None
-    if current is None or current.unit_id not in actor.village_ids:
+    if current is None or current.unit_id not in actor.village_ids or not gate.visible(actor, rtype, current.fields):
         return None
     full = actor.sees_personal_data_of(current.unit_id)
     entries = []
@@ -248,6 +259,7 @@ def history(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list
 def thread(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list[dict] | None:
     """The review comments and replies on a record, oldest first; None outside the actor's scope."""
     current = store.load(rtype_name, record_id) if rtype_name in TYPES else None
-    if current is None or current.unit_id not in actor.village_ids:
+    if current is None or current.unit_id not in actor.village_ids \
+            or not gate.visible(actor, TYPES[rtype_name], current.fields):
         return None
     return store.reviews_of(rtype_name, record_id, current.unit_id)

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import copy
 
+from . import gate
 from .engine import Actor, Logged
 from .merge import Current, Merge
 
 
 class MemoryStore:
-    def __init__(self, units: dict[str, int] | None = None, users: dict[str, int] | None = None):
+    def __init__(self, units: dict[str, int] | None = None, users: dict[str, int] | None = None,
+                 work_items: dict[str, dict] | None = None):
         self.units = dict(units or {})
+        self.work_items = dict(work_items or {})  # code → item (one county)
         self.users = dict(users or {})  # username → unit id
         self.records: dict[tuple[str, str], dict] = {}
         self.oplog: dict[str, dict] = {}
@@ -59,9 +62,24 @@ class MemoryStore:
     def current_seq(self):
         return self.seq
 
-    def changes(self, village_ids, after, upto, limit):
+    def work_item(self, unit_id, code):
+        return self.work_items.get(code)
+
+    def duplicate_task(self, unit_id, task_id, item_code, title_key, window_days):
+        for r in sorted(self.records.values(), key=lambda r: r["seq"]):
+            f = r["fields"]
+            if (r["type"] == "task" and r["unit_id"] == unit_id and r["id"] != task_id and f.get("origin") == "township"
+                    and f.get("gate") not in ("rejected", "withdrawn") and f.get("status") != "done"
+                    and (f.get("item_code") == item_code if item_code
+                         else not f.get("item_code") and gate.title_key(f.get("title")) == title_key)):
+                return r["id"]
+        return None
+
+    def changes(self, village_ids, after, upto, limit, village_view=False):
         rows = sorted((r for r in self.records.values()
-                       if r["unit_id"] in village_ids and after < r["seq"] <= upto), key=lambda r: r["seq"])
+                       if r["unit_id"] in village_ids and after < r["seq"] <= upto
+                       and (not village_view or r["type"] != "task" or gate.reaches_village(r["fields"]))),
+                      key=lambda r: r["seq"])
         return [{"type": r["type"], "id": r["id"], "version": r["version"], "deleted": r["deleted"],
                  "fields": dict(r["fields"]), "conflicts": copy.deepcopy(r["conflicts"]),
                  "unit_id": r["unit_id"], "seq": r["seq"]} for r in rows[:limit]]

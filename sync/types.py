@@ -21,6 +21,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIELD_ROLES = frozenset({"secretary", "cadre"})
 TOWNSHIP_ROLES = frozenset({"township_staff", "township_approver"})
 STAFF_ROLES = FIELD_ROLES | TOWNSHIP_ROLES
+APPROVERS = frozenset({"township_approver"})
 NOBODY = frozenset()
 
 
@@ -54,10 +55,16 @@ class RecordType:
     fields: dict[str, Field]
     writers: frozenset[str]
     defaults: dict = field(default_factory=dict)  # on create: a value, or "today", or "origin"
-    status: StatusRule | None = None
+    statuses: tuple[StatusRule, ...] = ()
     # (type field, id field): the record is about another record, whose village it takes.
     about: tuple[str, str] | None = None
     authors_only: bool = False  # once made, only its author may change it (a comment stays its writer's)
+    screened: bool = False      # the township's records of this type pass the dispatch gate (gate.py)
+
+    @property
+    def status(self) -> StatusRule | None:
+        """The record's main status (the first rule), which reports and milestones follow."""
+        return self.statuses[0] if self.statuses else None
 
 
 def _fields(*items: Field) -> dict[str, Field]:
@@ -95,7 +102,7 @@ PROBLEM = RecordType(
     ),
     writers=STAFF_ROLES,
     defaults={"status": "open", "urgent": False},
-    status=StatusRule(
+    statuses=(StatusRule(
         field="status", initial="open",
         moves={"open": frozenset({"in_progress", "resolved"}),
                "in_progress": frozenset({"open", "resolved"}),
@@ -105,7 +112,7 @@ PROBLEM = RecordType(
         needs={"resolved": "resolution"},
         needs_new={("resolved", "open"): "reopen_reason", ("resolved", "in_progress"): "reopen_reason",
                    ("verified", "open"): "reopen_reason"},
-    ),
+    ),),
 )
 
 MEETING = RecordType(
@@ -138,17 +145,20 @@ REQUEST = RecordType(
     ),
     writers=FIELD_ROLES,
     defaults={"status": "recorded", "livelihood_project": False},
-    status=StatusRule(
+    statuses=(StatusRule(
         field="status", initial="recorded",
         moves={"recorded": frozenset({"accepted", "answered"}),
                "accepted": frozenset({"answered"}),
                "answered": frozenset({"closed"}),
                "closed": frozenset()},
         needs={"answered": "reply"},
-    ),
+    ),),
 )
 
 TASK_ORDER = ("received", "in_progress", "done")
+GATE_ORDER = ("pending", "returned", "rejected", "approved", "withdrawn")
+FLAGS = ("duplicate", "off_list", "unclear", "burden")
+OFFLIST_REASON_MIN = 10  # an off-list task needs a written reason, not a word
 TASK = RecordType(
     name="task",
     fields=_fields(
@@ -160,17 +170,40 @@ TASK = RecordType(
         Field("note", "text", writers=FIELD_ROLES),
         Field("week", "week"),
         Field("origin", "enum", order=("township", "village"), writers=NOBODY),
-        Field("item_code", "text", max_length=32),
+        # The dispatch gate (gate.py): a township task names an item of the county's list, or says why not.
+        Field("item_code", "text", max_length=32, writers=TOWNSHIP_ROLES),
+        Field("offlist_reason", "text", max_length=2000, writers=TOWNSHIP_ROLES),
+        Field("support_department", "text", max_length=100, writers=TOWNSHIP_ROLES),
+        Field("dispatch_id", "uuid", writers=TOWNSHIP_ROLES),  # one dispatch to several villages
+        Field("gate", "enum", order=GATE_ORDER, writers=TOWNSHIP_ROLES),
+        Field("gate_reason", "text", max_length=2000, writers=APPROVERS),
+        Field("item_name", "text", max_length=200, writers=NOBODY),
+        Field("item_basis", "text", max_length=2000, writers=NOBODY),
+        Field("duplicate_of", "uuid", writers=NOBODY),
+        Field("sent_on", "date", writers=NOBODY),  # the day it was approved and reached the village
+        # The village's word upward on a task it received (the complaints and suggestions channel).
+        Field("flag", "enum", order=FLAGS, writers=FIELD_ROLES),
+        Field("flag_note", "text", max_length=2000, writers=FIELD_ROLES),
     ),
     writers=STAFF_ROLES,
     defaults={"status": "received", "origin": "origin"},
-    status=StatusRule(
+    statuses=(StatusRule(
         field="status", initial="received",
         moves={"received": frozenset({"in_progress", "done"}),
                "in_progress": frozenset({"done"}),
                "done": frozenset({"in_progress"})},
         needs={"done": "note"},
-    ),
+    ), StatusRule(
+        field="gate", initial="pending",
+        moves={"pending": frozenset({"approved", "rejected", "returned", "withdrawn"}),
+               "returned": frozenset({"pending", "withdrawn"}),
+               "approved": frozenset({"withdrawn"}),
+               "rejected": frozenset(),
+               "withdrawn": frozenset()},
+        roles={"approved": APPROVERS, "rejected": APPROVERS, "returned": APPROVERS},
+        needs_new={("pending", "rejected"): "gate_reason", ("pending", "returned"): "gate_reason"},
+    )),
+    screened=True,
 )
 
 REVIEWERS = TOWNSHIP_ROLES | {"admin"}

@@ -83,12 +83,32 @@ WORLD_USERS = [
 ]
 
 
+# The county's work-item list: three active items, one cancelled (取消清单), one retired.
+WORLD_ITEMS = [
+    {"code": "SX-042", "name": "办理老年优待证", "basis": "《老年人权益保障法》第五十七条", "department": "县民政局",
+     "effort_hours": 3.0, "status": "active"},
+    {"code": "SX-101", "name": "农村人居环境整治", "basis": "《农村人居环境整治提升五年行动方案》",
+     "department": "县农业农村局", "effort_hours": 8.0, "status": "active"},
+    {"code": "SX-108", "name": "森林防火巡查", "basis": "《森林防火条例》第二十条", "department": "县林业局",
+     "effort_hours": 6.0, "status": "active"},
+    {"code": "SX-201", "name": "创建台账材料报送", "basis": "已取消", "department": "", "effort_hours": 8.0,
+     "status": "cancelled"},
+    {"code": "SX-190", "name": "农村电影放映场次统计", "basis": "依据到期", "department": "县文广旅体局",
+     "effort_hours": 1.0, "status": "retired"},
+]
+
+
 @pytest.fixture
 def world(app):
-    """Two townships with villages and a user of each role; returns the unit ids by code."""
+    """Two townships with villages, a user of each role and the county's work-item list;
+    returns the unit ids by code."""
+    from app.models import Unit
+    from app.worklist import service as worklist
     with app.app_context():
         units = {code: add_unit(code, name, level, parent).id for code, name, level, parent in WORLD_UNITS}
         for username, role, unit in WORLD_USERS:
             add_user(username, role, unit, PASSWORD)
+        county = db.session.get(Unit, units["C"])
+        worklist.apply(county, worklist.plan(county, [dict(i) for i in WORLD_ITEMS]), None, "test")
         db.session.commit()
     return units

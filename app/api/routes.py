@@ -7,6 +7,7 @@ from sqlalchemy import select
 from .. import scope, sync_service
 from ..extensions import csrf, db
 from ..models import Device, User, utcnow
+from ..worklist import service as worklist
 from . import bp, openapi, tokens
 from .errors import ApiError
 
@@ -95,6 +96,17 @@ def revoke(actor: User, device_id: str) -> Device:
         device.revoked_by = actor.id
         db.session.commit()
     return device
+
+
+@bp.get("/work-items")
+def work_items():
+    """The county's work-item list, searched by code or words; `status=all` adds retired and cancelled items."""
+    user = tokens.authenticate_user()
+    county = worklist.county_of(user.unit)
+    q = request.args.get("q", "")[:100].replace("\x00", "")
+    statuses = None if request.args.get("status") == "all" else ("active",)
+    items = worklist.search(county, q, statuses, limit=min(request.args.get("limit", 50, type=int) or 50, 500))
+    return jsonify({"county": county.code, "items": [worklist.item_json(i) for i in items]})
 
 
 @bp.get("/openapi.json")

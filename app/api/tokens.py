@@ -40,3 +40,11 @@ def authenticate() -> tuple[User, Device]:
     if not device.user.active:
         raise ApiError(401, "user_inactive", "This account is disabled.")
     return device.user, device
+
+
+def authenticate_user() -> User:
+    """The user of a bearer token, or of the page session when no token is sent (for pages' own fetches)."""
+    from flask_login import current_user
+    if request.headers.get("Authorization") or not current_user.is_authenticated:
+        return authenticate()[0]
+    return current_user._get_current_object()

@@ -24,14 +24,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 expect.set_options(timeout=15_000)
 
 
-def pytest_collection_modifyitems(items):
-    """A real browser on two busy cores now and then misses a beat (about one run in ten of the whole
-    browser suite): each browser test gets one more try; a test that fails twice fails the run."""
-    for item in items:
-        if "tests/browser/" in str(item.fspath):
-            item.add_marker(pytest.mark.flaky(reruns=1))
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not Path(CHROMIUM).exists():
