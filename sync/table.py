@@ -29,17 +29,19 @@ def markdown() -> str:
                 default = rtype.defaults[spec.name]
                 notes.append("default: " + DEFAULTS.get(default, str(default).lower()))
             lines.append(f"| `{rtype.name}` | `{spec.name}` | {kind} | {merge} | {writers} | {'; '.join(notes)} |")
-    lines += ["", "| type | status moves | only these roles | a move there needs |", "| --- | --- | --- | --- |"]
+    lines += ["", "| type | field | moves | only these roles | a move there needs |", "| --- | --- | --- | --- | --- |"]
     for rtype in TYPES.values():
-        rule = rtype.status
-        if rule is None:
-            continue
-        moves = "; ".join(f"{source} → {', '.join(sorted(targets)) or '(final)'}" for source, targets in rule.moves.items())
-        roles = "; ".join(f"{target}: {_roles(roles)}" for target, roles in rule.roles.items()) or "—"
-        needs = [f"{target}: `{field}`" for target, field in rule.needs.items()]
-        needs += [f"{a} → {b}: a new `{field}`" for (a, b), field in rule.needs_new.items()]
-        lines.append(f"| `{rtype.name}` | {moves} | {roles} | {'; '.join(needs) or '—'} |")
+        for rule in rtype.statuses:
+            lines.append(_rule_row(rtype, rule))
     return "\n".join(lines)
+
+
+def _rule_row(rtype, rule) -> str:
+    moves = "; ".join(f"{source} → {', '.join(sorted(targets)) or '(final)'}" for source, targets in rule.moves.items())
+    roles = "; ".join(f"{target}: {_roles(roles)}" for target, roles in rule.roles.items()) or "—"
+    needs = [f"{target}: `{field}`" for target, field in rule.needs.items()]
+    needs += [f"{a} → {b}: a new `{field}`" for (a, b), field in rule.needs_new.items()]
+    return f"| `{rtype.name}` | `{rule.field}` | {moves} | {roles} | {'; '.join(needs) or '—'} |"
 
 
 if __name__ == "__main__":

@@ -101,6 +101,16 @@ def spec() -> dict:
             "/api/people": {"get": {
                 "summary": "The users of your village (for owner and assignee pickers)", "security": bearer,
                 "responses": {"200": {"description": "Usernames and roles."}, "401": unauthorized}}},
+            "/api/work-items": {"get": {
+                "summary": "The county's work-item list (涉村工作事项清单), searched by code or words",
+                "security": bearer,
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+                               {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["all"]}},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+                "responses": {"200": {"description": "The county's code and its items (code, name, basis, "
+                                                     "department, effort_hours, status)."},
+                              "401": unauthorized}}},
             "/api/history/{type}/{record_id}": {"get": {
                 "summary": "A record's change history, from the op log", "security": bearer,
                 "parameters": [{"name": "type", "in": "path", "required": True,
