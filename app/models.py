@@ -229,6 +229,11 @@ class Task(SyncedMixin, db.Model):
         """The tasks a village sees (sync.gate.reaches_village): its own, and township tasks once approved."""
         return (cls.origin != "township") | cls.sent_on.is_not(None)
 
+    @classmethod
+    def on_village_list(cls):
+        """The tasks that count in a village's figures: those it received and that were not withdrawn."""
+        return cls.reaches_village() & ((cls.gate.is_(None)) | (cls.gate != "withdrawn"))
+
 
 class Review(SyncedMixin, db.Model):
     """A township comment (批注) on a record, or a reply to one; travels to the phone."""

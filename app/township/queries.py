@@ -99,7 +99,7 @@ def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[V
     journals = _grouped(user, Journal, Journal.date >= monday, Journal.date <= sunday)
     open_problems = _grouped(user, Problem, Problem.status.in_(OPEN_PROBLEM))
     urgent = _grouped(user, Problem, Problem.status.in_(OPEN_PROBLEM), Problem.urgent.is_(True))
-    overdue = _grouped(user, Task, Task.due < today, Task.status != "done")
+    overdue = _grouped(user, Task, Task.on_village_list(), Task.due < today, Task.status != "done")
     old_requests = _grouped(user, Request, Request.status.in_(WAITING_REQUEST), Request.created_at < now - REQUEST_WAIT)
     rows = []
     for village in scope.villages(user):
