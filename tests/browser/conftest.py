@@ -127,8 +127,9 @@ def this_week() -> str:
     return f"{year}-W{week:02d}"
 
 
-def township_task(app, title: str, unit: str = "V11", **fields) -> str:
-    """A task the township sends down, through the server's one write path; returns its id."""
+def township_task(app, title: str, unit: str = "V11", approve: bool = True, **fields) -> str:
+    """A task the township sends down through the server's one write path, and (unless `approve` is
+    False) the approver's yes, so that it reaches the village; returns its id."""
     import uuid
 
     from app.models import User
@@ -138,7 +139,12 @@ def township_task(app, title: str, unit: str = "V11", **fields) -> str:
         staff = db.session.scalar(select(User).where(User.username == "staff1"))
         results = submit(staff, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": None,
                                   "unit": unit, "set": {"title": title, **fields}}])
-    assert results[0]["status"] == "applied", results
+        assert results[0]["status"] == "applied", results
+        if approve:
+            approver = db.session.scalar(select(User).where(User.username == "approver1"))
+            results = submit(approver, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": 1,
+                                         "set": {"gate": "approved"}}])
+            assert results[0]["status"] == "applied", results
     return record_id
 
 

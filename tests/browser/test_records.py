@@ -236,7 +236,8 @@ def test_friday_review_counts_by_when_the_server_saw_the_task_done(page, server,
     from app.models import Task, User, utcnow
     from app.sync_service import submit
 
-    ids = {title: township_task(app, title, week=this_week()) for title in ("今天完成的排查", "十天前完成的排查")}
+    ids = {title: township_task(app, title, item_code=code, week=this_week())
+           for title, code in (("今天完成的排查", "SX-108"), ("十天前完成的排查", "SX-101"))}
     with app.app_context():
         sec = db.session.scalar(select(User).where(User.username == "sec1"))
         results = submit(sec, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": 1,
