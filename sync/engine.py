@@ -113,7 +113,7 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     if current is not None:
         unit_id = current.unit_id
     elif TYPES[op.type].about:
-        unit_id = _unit_of_target(store, TYPES[op.type], op)
+        unit_id = _unit_of_target(store, actor, TYPES[op.type], op)
     elif op.unit is not None:
         unit_id = store.unit_id_for_code(op.unit)
         if unit_id is None:
@@ -127,13 +127,13 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     return unit_id
 
 
-def _unit_of_target(store: Store, rtype: RecordType, op: Op) -> int:
+def _unit_of_target(store: Store, actor: Actor, rtype: RecordType, op: Op) -> int:
     """A record about another record (a review of a journal) belongs to that record's village."""
     type_field, id_field = rtype.about
     target_type, target_id = op.set.get(type_field), op.set.get(id_field)
     known = isinstance(target_type, str) and target_type in TYPES and isinstance(target_id, str)
     target = store.load(target_type, target_id.lower()) if known else None
-    if target is None:
+    if target is None or not gate.visible(actor, TYPES[target_type], target.fields):
         raise OpRejected("not_found", f"No {target_type} {target_id} to comment on.", id_field)
     return target.unit_id
 
