@@ -117,6 +117,21 @@ def js_strings() -> dict[str, str]:
         "st.task.received": _("Received"),
         "st.task.in_progress": _("In progress"),
         "st.task.done": _("Done"),
+        # The township's tasks (the inbox): a village's flag on a task, the dispatch gate.
+        "inboxOpen": _("%(n)s to do", n="{n}"),
+        "flagged": _("Flagged: %(kind)s", kind="{kind}"),
+        "flagKindRequired": _("Choose what is wrong with the task."),
+        "flagSaved": _("Flag saved on this phone; it goes to the township at the next sync."),
+        "withdrawnHint": _("The township has withdrawn this task, so your change cannot be sent. Discard it."),
+        "v.task.flag.duplicate": _("Duplicate dispatch"),
+        "v.task.flag.off_list": _("Not on the list"),
+        "v.task.flag.unclear": _("Unclear requirements"),
+        "v.task.flag.burden": _("Too much burden"),
+        "v.task.gate.pending": _("Waiting for approval"),
+        "v.task.gate.returned": _("Returned for revision"),
+        "v.task.gate.rejected": _("Not approved"),
+        "v.task.gate.approved": _("Approved"),
+        "v.task.gate.withdrawn": _("Withdrawn"),
         # Field names, for conflicts and the history.
         **{f"f.{name}": text for name, text in field_labels().items()},
         # The history (留痕).
@@ -154,6 +169,7 @@ def js_strings() -> dict[str, str]:
         "error.out_of_scope": _("This entry belongs to a village outside your area."),
         "error.not_found": _("This entry is no longer on the server."),
         "error.illegal_transition": _("This status change is not allowed from the current status."),
+        "error.withdrawn": _("The township has withdrawn this task."),
         "fixHint": _("Tap Edit to fix it and save again, or discard your change."),
     }
 
@@ -170,6 +186,10 @@ def field_labels() -> dict[str, str]:
         "reply": _("Reply"), "replied_on": _("Replied on"), "livelihood_project": _("Key livelihood project"),
         "problem_id": _("Problem"), "assignee": _("Assigned to"), "note": _("Completion note"),
         "week": _("Week"), "origin": _("Origin"), "item_code": _("Screening code"),
+        "item_name": _("Item"), "item_basis": _("Basis"), "support_department": _("Supporting department"),
+        "sent_on": _("Sent on"), "offlist_reason": _("Why it is not on the list"), "gate": _("Screening"),
+        "gate_reason": _("Approver's note"), "dispatch_id": _("Dispatch"), "duplicate_of": _("Repeats task"),
+        "flag": _("Flag"), "flag_note": _("Flag note"),
     }
 
 

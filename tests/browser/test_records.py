@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from .conftest import (answer_prompt, entry, fill_form, item, log_in, open_view, records, this_week,
-                       township_task, wait_controlled, wait_synced, write_journal)
+                       township_task, wait_controlled, wait_idle, wait_synced, write_journal)
 
 pytestmark = pytest.mark.browser
 
@@ -17,8 +17,9 @@ def test_offline_problem_request_and_task_arrive_linked(context, page, server, a
     wait_controlled(page)
     wait_synced(page)
     open_view(page, "tasks")
-    task = item(page, "task", "排查独居老人")
+    task = item(page, "inbox", "排查独居老人")  # the township's tasks have their own inbox
     expect(task).to_have_attribute("data-state", "confirmed")
+    wait_idle(page)
 
     context.set_offline(True)
     server.hits.clear()
@@ -52,7 +53,7 @@ def test_offline_problem_request_and_task_arrive_linked(context, page, server, a
 
     # The township's task, done with a completion note.
     open_view(page, "tasks")
-    expect(task.locator(".badge-township")).to_be_visible()
+    expect(task).to_contain_text("办理老年优待证")  # the item it names, from the county's list
     expect(task).to_contain_text("SX-042")
     task.locator("[data-move=done]").click()
     answer_prompt(page, "走访了12户独居老人,都有取暖设备")
@@ -240,7 +241,7 @@ def test_friday_review_counts_by_when_the_server_saw_the_task_done(page, server,
            for title, code in (("今天完成的排查", "SX-108"), ("十天前完成的排查", "SX-101"))}
     with app.app_context():
         sec = db.session.scalar(select(User).where(User.username == "sec1"))
-        results = submit(sec, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": 1,
+        results = submit(sec, [{"op": str(uuid.uuid4()), "type": "task", "id": record_id, "base": 2,  # sent, approved
                                 "set": {"status": "done", "note": "已完成"}} for record_id in ids.values()])
         assert [r["status"] for r in results] == ["applied", "applied"], results
         db.session.execute(update(Task).where(Task.id == ids["十天前完成的排查"])

@@ -6,7 +6,8 @@
 // from the state it really has, and the record's history shows every step.
 import { inTx, req, uuid } from './db.js';
 
-// The fields the phone sends, per type (server-set fields such as a task's `origin` are never sent).
+// The fields the phone sends, per type (server-set fields such as a task's `origin`, and the township's
+// dispatch-gate fields such as `item_code` or `gate`, are never sent).
 export const FIELDS = {
   journal: ['date', 'text', 'visits', 'places', 'reflection'],
   problem: ['title', 'detail', 'category', 'urgent', 'status', 'owner', 'due', 'resolution', 'source_type',
@@ -14,7 +15,7 @@ export const FIELDS = {
   meeting: ['date', 'place', 'topic', 'attendance', 'minutes'],
   request: ['content', 'category', 'resident_name', 'resident_contact', 'meeting_id', 'status', 'reply',
     'replied_on', 'livelihood_project', 'problem_id'],
-  task: ['title', 'detail', 'due', 'assignee', 'status', 'note', 'week'],
+  task: ['title', 'detail', 'due', 'assignee', 'status', 'note', 'week', 'flag', 'flag_note'],
   review: ['target_type', 'target_id', 'comment', 'reply_to'], // a village reply; `decision` is the township's
 };
 // Shown at once for a new record; the server sets the same defaults.

@@ -68,6 +68,7 @@ export function value(type, field, v) {
   if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
   if (field === 'status' && has(`st.${type}.${v}`)) return t(`st.${type}.${v}`);
   if (field === 'source_type' && has(`type.${v}`)) return t(`type.${v}`);
+  if (has(`v.${type}.${field}.${v}`)) return t(`v.${type}.${field}.${v}`); // other enums (a task's flag, gate)
   if (/_id$/.test(field)) return t('linkedRecord');
   return String(v);
 }

@@ -190,7 +190,7 @@ export function edit(rec, ctx) {
 
 // ---- lists ----
 
-function fill(item, rec, ctx) {
+function fill(item, rec, ctx, editable = true) {
   for (const el of item.querySelectorAll('[data-f]')) {
     const v = rec.fields[el.dataset.f];
     el.hidden = v === null || v === undefined || v === '';
@@ -198,8 +198,9 @@ function fill(item, rec, ctx) {
   }
   for (const el of item.querySelectorAll('[data-flag]')) el.hidden = !rec.fields[el.dataset.flag];
   item.dataset.status = rec.fields.status || '';
-  decorate(item, rec, ctx);
-  const allowed = rec.state === 'rejected' ? [] : (ALLOWED[rec.type] || {})[rec.fields.status] || [];
+  decorate(item, rec, ctx, editable);
+  const closed = rec.state === 'rejected' || !editable;
+  const allowed = closed ? [] : (ALLOWED[rec.type] || {})[rec.fields.status] || [];
   for (const button of item.querySelectorAll('[data-move]')) {
     show(button, allowed.includes(button.dataset.move));
     button.addEventListener('click', () => move(rec, button.dataset.move, ctx));
@@ -265,14 +266,124 @@ function inWeek(date, w) {
   return Boolean(date) && date >= w.monday && date <= w.sunday;
 }
 
+// ---- tasks: the township's, in one inbox above the village's own plan ----
+
+const fromTownship = (r) => r.fields.origin === 'township';
+// The gate is the township's: the server's word counts, even over a change of ours it refused.
+const withdrawn = (r) => ((r.server && r.server.gate) || r.fields.gate) === 'withdrawn';
+const isOpen = (r) => !withdrawn(r) && r.fields.status !== 'done';
+// Open tasks first (the ones assigned to me before the rest), then done ones, withdrawn ones last.
+const inboxRank = (r, me) => (withdrawn(r) ? 3 : r.fields.status === 'done' ? 2 : r.fields.assignee === me ? 0 : 1);
+const sentFirst = (a, b) => (b.fields.sent_on || '').localeCompare(a.fields.sent_on || '');
+
+// Flag a township task (标记问题): what is wrong with it, in a few words. The approver's answer comes back
+// as a comment on the task.
+function flagTask(rec, ctx) {
+  const dialog = $('flag');
+  const form = $('flag-form');
+  const el = form.elements;
+  const error = $('flag-error');
+  form.reset();
+  $('flag-about').textContent = rec.fields.title || '';
+  for (const radio of form.querySelectorAll('[name=flag]')) radio.checked = radio.value === rec.fields.flag;
+  el.flag_note.value = rec.fields.flag_note || '';
+  show(error, false);
+  show($('flag-clear'), Boolean(rec.fields.flag));
+  const finish = () => {
+    form.onsubmit = dialog.onclose = $('flag-cancel').onclick = $('flag-clear').onclick = null;
+    if (dialog.open) dialog.close();
+  };
+  const fail = (message, input) => {
+    error.textContent = message;
+    show(error, true);
+    input.focus();
+  };
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const flag = el.flag.value;
+    const note = el.flag_note.value.trim();
+    if (!flag) return fail(t('flagKindRequired'), form.querySelector('[name=flag]'));
+    if (!note) return fail(t('required'), el.flag_note);
+    finish();
+    await ctx.save('task', rec.id, { flag, flag_note: note });
+    ctx.message(t('flagSaved'));
+  };
+  $('flag-clear').onclick = async () => {
+    finish();
+    await ctx.save('task', rec.id, { flag: null, flag_note: null });
+    ctx.message(t('saved'));
+  };
+  $('flag-cancel').onclick = finish;
+  dialog.onclose = finish;
+  dialog.showModal();
+}
+
+function inboxItem(rec, ctx, kept) {
+  const f = rec.fields;
+  const gone = withdrawn(rec);
+  const item = fill(clone('inbox-item'), rec, ctx, !gone);
+  item.dataset.gate = gone ? 'withdrawn' : f.gate || '';
+  if (gone && rec.state === 'rejected') item.querySelector('.entry-error').textContent = t('withdrawnHint');
+  item.dataset.flag = f.flag || '';
+  item.querySelector('.item-code').textContent = f.item_code || '';
+  if (f.item_name) show(item.querySelector('[data-f=offlist_reason]'), false);
+  show(item.querySelector('.badge-withdrawn'), gone);
+  if (gone) show(item.querySelector('.status'), false); // withdrawn says it all
+  show(item.querySelector('.badge-mine'), Boolean(f.assignee) && f.assignee === ctx.me);
+  const flag = item.querySelector('.task-flag');
+  show(flag, Boolean(f.flag));
+  if (f.flag) {
+    flag.querySelector('.badge-flag').textContent = t('flagged', { kind: value('task', 'flag', f.flag) });
+    flag.querySelector('.flag-note').textContent = f.flag_note || '';
+  }
+  const more = item.querySelector('.more');
+  show(more, !gone); // a withdrawn task takes no more actions
+  if (gone) return item;
+  // The secretary hands the task to one of the village's people.
+  const assign = item.querySelector('.assign');
+  const select = assign.elements.assignee;
+  show(assign, ctx.session.user.role === 'secretary' && f.status !== 'done');
+  options(select, ctx.people.map((p) => [p.username, p.username]), f.assignee);
+  select.value = f.assignee || '';
+  assign.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    more.open = false;
+    const assignee = select.value || null;
+    if (assignee !== (f.assignee || null)) await ctx.save('task', rec.id, { assignee });
+    ctx.message(t('saved'));
+  });
+  item.querySelector('.flag-open').addEventListener('click', () => flagTask(rec, ctx));
+  // A menu's button does its thing and closes the menu.
+  more.querySelector('.more-body').addEventListener('click', (event) => {
+    if (event.target.closest('button[type=button]')) more.open = false;
+  });
+  // A redraw (every sync) keeps an open menu open, and a pick not yet saved.
+  if (kept.has(rec.id)) {
+    more.open = true;
+    select.value = kept.get(rec.id);
+  }
+  return item;
+}
+
+function inbox(data, ctx) {
+  const kept = new Map([...$('inbox-list').querySelectorAll('details.more[open]')]
+    .map((d) => [d.closest('.entry').dataset.id, d.querySelector('select').value]));
+  const all = data.task.filter(fromTownship);
+  list('inbox-list', all
+    .sort((a, b) => inboxRank(a, ctx.me) - inboxRank(b, ctx.me) || dueFirst(a, b) || sentFirst(a, b) || newest(a, b))
+    .map((rec) => inboxItem(rec, ctx, kept)));
+  const open = all.filter(isOpen).length;
+  $('inbox-count').textContent = open ? t('inboxOpen', { n: open }) : '';
+}
+
 function tasks(data, ctx) {
+  inbox(data, ctx);
   const w = thisWeek();
   const now = (r) => (r.fields.week === w.week || inWeek(r.fields.due, w) ? 0 : 1);
-  list('task-list', data.task
+  list('task-list', data.task.filter((r) => !fromTownship(r))
     .sort((a, b) => now(a) - now(b) || (a.fields.status === 'done') - (b.fields.status === 'done') || dueFirst(a, b) || newest(a, b))
     .map((rec) => {
       const item = fill(clone('task-item'), rec, ctx);
-      show(item.querySelector('.badge-township'), rec.fields.origin === 'township');
       item.classList.toggle('this-week', now(rec) === 0);
       return item;
     }));
@@ -296,7 +407,7 @@ function week(data) {
   $('week-label').textContent = `${w.week} (${w.monday.slice(5)} – ${w.sunday.slice(5)})`;
   const status = (r) => value(r.type, 'status', r.fields.status);
   const open = (r) => ['open', 'in_progress'].includes(r.fields.status);
-  lines('plan-tasks', data.task.filter((r) => r.fields.status !== 'done' && (r.fields.week === w.week || inWeek(r.fields.due, w)))
+  lines('plan-tasks', data.task.filter((r) => isOpen(r) && (r.fields.week === w.week || inWeek(r.fields.due, w)))
     .sort(dueFirst), (r) => r.fields.title, (r) => [status(r), r.fields.due, r.fields.assignee].filter(Boolean).join(' · '), '#tasks');
   lines('plan-problems', data.problem.filter((r) => open(r) && (r.fields.urgent || (r.fields.due && r.fields.due <= w.sunday)))
     .sort((a, b) => Boolean(b.fields.urgent) - Boolean(a.fields.urgent) || dueFirst(a, b)),
