@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 
 
 class RevokeForm(FlaskForm):
@@ -17,15 +17,48 @@ class ReopenForm(RecordActionForm):
     reason = TextAreaField(_l("Reason for reopening"))
 
 
-class TaskForm(FlaskForm):
-    """A task for one village. Values are checked by the sync engine (the one set of rules), not here."""
-    village = SelectField(_l("Village"), choices=[], validate_choice=False)
+class TaskFields(FlaskForm):
+    """What a township task says. Values are checked by the sync engine and its gate (the one set of
+    rules), not here: the form only carries them."""
+    mode = HiddenField()            # "list" (an item of the county's list) or "offlist"
+    item_code = StringField(_l("Screening code"))
+    item_q = StringField(_l("Search the list"))
+    offlist_reason = TextAreaField(_l("Reason for going off the list"))
+    support_department = StringField(_l("Supporting department or station"))
     title = StringField(_l("Title"))
     detail = TextAreaField(_l("Detail"))
     due = StringField(_l("Due"))
-    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
     week = StringField(_l("Week"))
-    item_code = StringField(_l("Screening code"))
+    assignee = StringField(_l("Assignee"))
+
+    @property
+    def offlist(self) -> bool:
+        return (self.mode.data or "") == "offlist"
+
+
+class DispatchForm(TaskFields):
+    """One dispatch (派单) to one or several villages: `villages` are checkboxes (request.form.getlist),
+    `dispatch_id` groups the tasks and survives a re-post of the villages that were not reached."""
+    dispatch_id = HiddenField()
+
+
+class ReviseForm(TaskFields):
+    """The author's revision of a returned task (and of the dispatch's other returned tasks, `also`)."""
+    version = HiddenField()
+
+
+class DecisionForm(FlaskForm):
+    """An approver's decision on tasks: each `task` value is "id:version" (the version shown), each
+    `dispatch` value a comma-separated list of those (the bulk selection)."""
+    action = HiddenField()
+    reason = TextAreaField(_l("Reason"))
+    next = HiddenField()
+
+
+class WithdrawForm(FlaskForm):
+    version = HiddenField()
+    reason = TextAreaField(_l("Reason"))
+    next = HiddenField()
 
 
 class ReviewForm(FlaskForm):

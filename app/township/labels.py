@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from sync.types import TYPES
+from sync.types import OFFLIST_REASON_MIN, TYPES
 
 TYPE_LABELS = {
     "journal": _l("Journal"),
@@ -33,7 +33,12 @@ FIELD_LABELS = {
                 "livelihood_project": _l("Livelihood project"), "problem_id": _l("Linked problem")},
     "task": {"title": _l("Title"), "detail": _l("Detail"), "due": _l("Due"), "assignee": _l("Assignee"),
              "status": _l("Status"), "note": _l("Note"), "week": _l("Week"), "origin": _l("Origin"),
-             "item_code": _l("Screening code")},
+             "item_code": _l("Screening code"), "offlist_reason": _l("Reason for going off the list"),
+             "support_department": _l("Supporting department or station"), "dispatch_id": _l("Dispatch"),
+             "gate": _l("Screening"), "gate_reason": _l("Approver's reason"), "item_name": _l("Work item"),
+             "item_basis": _l("Basis"), "duplicate_of": _l("Repeats the task"),
+             "sent_on": _l("Reached the village on"), "flag": _l("Flagged by the village"),
+             "flag_note": _l("The village's note")},
     "review": {"target_type": _l("About"), "target_id": _l("Record"), "comment": _l("Comment"),
                "decision": _l("Decision"), "reply_to": _l("Reply to")},
 }
@@ -56,7 +61,28 @@ ENUM_LABELS = {
     ("problem", "source_type"): {"journal": _l("Journal"), "request": _l("Resident request"),
                                  "visit": _l("Household visit"), "township": _l("Township")},
     ("task", "origin"): {"township": _l("Township"), "village": _l("Village")},
+    ("task", "gate"): {"pending": _l("Awaiting approval"), "returned": _l("Returned for revision"),
+                       "rejected": _l("Rejected in screening"), "approved": _l("Approved"),
+                       "withdrawn": _l("Withdrawn")},
+    ("task", "flag"): {"duplicate": _l("Duplicate dispatch"), "off_list": _l("Off the list"),
+                       "unclear": _l("Unclear requirements"), "burden": _l("Too heavy a burden")},
 }
+
+WORK_ITEM_STATUS_LABELS = {"active": _l("On the list"), "retired": _l("Retired from the list"),
+                           "cancelled": _l("On the cancelled list")}
+
+
+def gate_label(value) -> str:
+    """A task's screening state (待审核, 已退回 …); a task from before the gate counts as approved."""
+    return str(ENUM_LABELS[("task", "gate")].get(value or "approved", value))
+
+
+def flag_label(value) -> str:
+    return str(ENUM_LABELS[("task", "flag")].get(value, value or ""))
+
+
+def item_status_label(value) -> str:
+    return str(WORK_ITEM_STATUS_LABELS.get(value, value or ""))
 
 
 def type_label(rtype: str) -> str:
@@ -95,11 +121,22 @@ def value_label(rtype: str, name: str, value) -> str:
     return str(value)
 
 
-def rejection(error: dict, rtype: str, *, source: str | None = None, target: str | None = None) -> str:
-    """The engine's rejection (stable code, English message) as a sentence in the page's language."""
+def rejection(error: dict, rtype: str, *, source: str | None = None, target: str | None = None,
+              item_code: str | None = None, offlist: bool = False, mine: bool = False) -> str:
+    """The engine's rejection (stable code, English message) as a sentence in the page's language.
+
+    For a task, `source`/`target` may be screening states (the `gate` field), `item_code` is the code
+    the person asked for, `offlist` whether the task is (or was marked) off the list, `mine` whether the
+    person deciding wrote it.
+    """
     error = error or {}
     code, name = error.get("code"), error.get("field")
     label = field_label(rtype, name)
+    if rtype == "task":
+        message = _gate_rejection(code, name, source=source, target=target, item_code=item_code, offlist=offlist,
+                                  mine=mine)
+        if message:
+            return message
     if code == "illegal_transition":
         return _("Not saved: the status cannot go from “%(source)s” to “%(target)s”.",
                  source=status_label(rtype, source), target=status_label(rtype, target))
@@ -121,3 +158,39 @@ def rejection(error: dict, rtype: str, *, source: str | None = None, target: str
     if code in ("not_found", "bad_base"):
         return _("Not saved: the record has changed or is gone. Reload the page and try again.")
     return _("Not saved: %(message)s", message=error.get("message") or code or "?")
+
+
+def _gate_rejection(code, name, *, source, target, item_code, offlist, mine) -> str | None:
+    """The dispatch gate's codes (sync/gate.py) for a township task, or None for the generic wording."""
+    if code == "item_required" and offlist:
+        return _("Not sent: an off-list task needs a written reason of at least %(min)d characters.",
+                 min=OFFLIST_REASON_MIN)
+    if code == "item_required":
+        return _("Not sent: choose an item of the county's work-item list, or mark the task as off the list "
+                 "and give the reason.")
+    if code == "unknown_item":
+        return _("Not sent: the county's work-item list has no item “%(code)s”.", code=item_code or "?")
+    if code == "item_cancelled":
+        return _("Not sent: item “%(code)s” is on the county's cancelled list and may no longer be sent to "
+                 "villages.", code=item_code or "?")
+    if code == "item_retired":
+        return _("Not sent: item “%(code)s” has been retired from the county's list.", code=item_code or "?")
+    if code == "stale":
+        return _("Not decided: the task changed after you opened the page. Look at it again, then decide.")
+    if code == "withdrawn":
+        return _("Not saved: the township has withdrawn this task.")
+    if code == "required" and name == "gate_reason" and target == "approved":
+        return _("Not approved: this task repeats an earlier one, so approving it needs a reason.")
+    if code == "required" and name == "gate_reason":
+        return _("Not saved: rejecting or returning a task needs a reason.")
+    if code == "forbidden" and name == "gate" and target == "approved" and offlist and mine:
+        return _("Not approved: you sent this off-list task yourself, so another approver must decide it.")
+    if code == "forbidden" and name == "gate" and target == "withdrawn":
+        return _("Not withdrawn: only the task's author or an approver may withdraw it.")
+    if code == "illegal_transition" and name == "gate" and target == "withdrawn" and source in (None, "approved",
+                                                                                                 "pending", "returned"):
+        return _("Not withdrawn: the village has already done this task.")
+    if code == "illegal_transition" and name == "gate":
+        return _("Not saved: the screening cannot go from “%(source)s” to “%(target)s”.",
+                 source=gate_label(source), target=gate_label(target))
+    return None
