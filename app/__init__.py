@@ -30,5 +30,7 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(field.bp)
     app.register_blueprint(township.bp)
     app.register_blueprint(reports.bp)
+    from .worklist.routes import bp as worklist_bp
+    app.register_blueprint(worklist_bp)
     cli.init_app(app)
     return app

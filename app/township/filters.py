@@ -165,3 +165,15 @@ def conditions(rtype: str, f: Filters, model=None) -> list:
 
 def apply(query, rtype: str, f: Filters, model=None):
     return query.where(*conditions(rtype, f, model))
+
+
+def parse_plain(statuses: tuple[str, ...] = ()) -> Filters:
+    """The filters of a list that is not of villages' records (the county's work-item list): a search,
+    a status among `statuses`, the page."""
+    args = request.args
+    f = Filters()
+    status = (args.get("status") or "").strip()
+    f.status = status if status in statuses else ""
+    f.q = _clean(args.get("q"), MAX_TEXT)
+    f.page = min(max(args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    return f

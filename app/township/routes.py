@@ -2,22 +2,20 @@
 every change to a synced record through `sync_service.submit` (the one write path)."""
 from __future__ import annotations
 
-import uuid
 from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from sync.types import TYPES
-
-from .. import scope, sync_service
+from .. import scope
 from ..api.errors import ApiError
 from ..api.routes import revoke
 from ..extensions import login_manager
 from ..models import utcnow
-from . import bp, filters, labels, queries, records
-from .forms import RevokeForm, TaskForm
+from . import bp, filters, labels, listing, queries, records
+from .forms import RevokeForm
 
 ALLOWED_ROLES = ("township_staff", "township_approver", "admin")
 
@@ -59,13 +57,8 @@ def index():
 @bp.get("/journals")
 @township_required
 def journals():
-    villages = scope.villages(current_user)
-    f = filters.parse(villages, "journal")
-    if f.unknown_village:
-        return _render_list("township/journals.html", "journal", villages, f, pagination=None, village=None)
-    pagination = queries.journals_page(current_user, f)
-    return _render_list("township/journals.html", "journal", villages, f, pagination=pagination,
-                        village=f.village)
+    page = listing.records_page("journal", queries.journals_page, date_label=_l("Journal date"))
+    return listing.render("township/journals.html", page)
 
 
 @bp.get("/villages")
@@ -118,16 +111,8 @@ def _render_list(template: str, rtype: str | None, villages, f: filters.Filters,
 @bp.get("/problems")
 @township_required
 def problems():
-    villages = scope.villages(current_user)
-    f = filters.parse(villages, "problem")
-    if f.unknown_village:
-        return _render_list("township/problems.html", "problem", villages, f, pagination=None, items=[],
-                            links=set())
-    pagination = queries.problems_page(current_user, f)
-    items = records.views(scope.actor(current_user), "problem", pagination.items)
-    links = _source_links(items)
-    return _render_list("township/problems.html", "problem", villages, f, pagination=pagination, items=items,
-                        links=links)
+    page = listing.records_page("problem", queries.problems_page, date_label=_l("Recorded"))
+    return listing.render("township/problems.html", page, links=_source_links(page.items))
 
 
 def _source_links(problems) -> set:
@@ -142,79 +127,39 @@ def _source_links(problems) -> set:
 @bp.get("/requests")
 @township_required
 def requests():
-    villages = scope.villages(current_user)
-    f = filters.parse(villages, "request")
-    livelihood = request.args.get("livelihood") == "1"
-    if livelihood:
-        f.extra["livelihood"] = "1"
-    if f.unknown_village:
-        return _render_list("township/requests.html", "request", villages, f, pagination=None, items=[],
-                            livelihood=livelihood, meetings={}, problems={})
-    pagination = queries.requests_page(current_user, f, livelihood)
+    livelihood = listing.Toggle.from_request("livelihood", _l("Livelihood projects only"))
+    page = listing.records_page("request", lambda user, f: queries.requests_page(user, f, livelihood.checked),
+                                date_label=_l("Recorded"), toggles=[livelihood])
     actor = scope.actor(current_user)
-    items = records.views(actor, "request", pagination.items)
-    meetings = {i: records.view(actor, "meeting", row) for i, row in queries.records_in_scope(
-        current_user, "meeting", [r.fields.get("meeting_id") for r in items]).items()}
-    problems_ = {i: records.view(actor, "problem", row) for i, row in queries.records_in_scope(
-        current_user, "problem", [r.fields.get("problem_id") for r in items]).items()}
-    return _render_list("township/requests.html", "request", villages, f, pagination=pagination, items=items,
-                        livelihood=livelihood, meetings=meetings, problems=problems_)
+    linked = {rtype: {i: records.view(actor, rtype, row) for i, row in queries.records_in_scope(
+        current_user, rtype, [r.fields.get(f"{rtype}_id") for r in page.items]).items()}
+        for rtype in ("meeting", "problem")}
+    return listing.render("township/requests.html", page, meetings=linked["meeting"], problems=linked["problem"])
 
 
 @bp.get("/meetings")
 @township_required
 def meetings():
-    villages = scope.villages(current_user)
-    f = filters.parse(villages, "meeting")
-    if f.unknown_village:
-        return _render_list("township/meetings.html", "meeting", villages, f, pagination=None, items=[],
-                            counts={})
-    pagination = queries.meetings_page(current_user, f)
-    items = records.views(scope.actor(current_user), "meeting", pagination.items)
-    counts = queries.request_counts(current_user, [m.id for m in items])
-    return _render_list("township/meetings.html", "meeting", villages, f, pagination=pagination, items=items,
-                        counts=counts)
+    page = listing.records_page("meeting", queries.meetings_page, date_label=_l("Meeting date"))
+    return listing.render("township/meetings.html", page,
+                          counts=queries.request_counts(current_user, [m.id for m in page.items]))
 
 
-@bp.route("/tasks", methods=["GET", "POST"])
+@bp.get("/tasks")
 @township_required
 def tasks():
+    """The villages' tasks; for the township's people also their own dispatches with the screening state,
+    and open tasks whose item has since left the county's list (to withdraw). Sending is on /dispatch."""
+    from . import dispatch  # the gate's reads live with its routes
+
     villages = scope.villages(current_user)
-    form = TaskForm()
-    form.village.choices = [(v.code, f"{v.name} ({v.code})") for v in villages]
-    error, status_code = None, 200
-    if request.method == "POST":
-        result = _create_task(form)
-        if result is not None and result.get("status") != "rejected":
-            flash(_("Task “%(title)s” sent to %(village)s.", title=(form.title.data or "").strip(),
-                    village=next((v.name for v in villages if v.code == form.village.data), form.village.data)),
-                  "success")
-            return redirect(url_for("township.record", rtype="task", record_id=result["id"]))
-        error = (_("The form expired. Please try again.") if result is None
-                 else labels.rejection(result["error"], "task"))
-        status_code = 400
     f = filters.parse(villages, "task")
-    context = dict(form=form, people=queries.village_people(current_user), form_error=error,
-                   can_create=current_user.role in TYPES["task"].writers)
+    dispatcher = current_user.role in dispatch.DISPATCHERS
+    context = dict(can_create=dispatcher, is_approver=dispatch.is_approver(current_user),
+                   mine=dispatch.my_dispatches(current_user) if dispatcher else [],
+                   closed=dispatch.closed_item_tasks(current_user))
     if f.unknown_village:
         return _render_list("township/tasks.html", "task", villages, f, pagination=None, items=[], **context)
     pagination = queries.tasks_page(current_user, f)
     items = records.views(scope.actor(current_user), "task", pagination.items)
-    page_html = _render_list("township/tasks.html", "task", villages, f, pagination=pagination, items=items,
-                             **context)
-    return page_html, status_code
-
-
-def _create_task(form: TaskForm) -> dict | None:
-    """Submit the new task as an op; None when the form itself (CSRF) failed."""
-    if not form.validate_on_submit():
-        return None
-    fields = {"title": form.title.data or ""}
-    for name in ("detail", "due", "assignee", "week", "item_code"):
-        value = (getattr(form, name).data or "").strip()
-        if value:
-            fields[name] = value
-    op = {"op": str(uuid.uuid4()), "type": "task", "id": str(uuid.uuid4()), "base": None,
-          "unit": form.village.data or "", "set": fields}
-    result = sync_service.submit(current_user, [op])[0]
-    return {**result, "id": op["id"]}
+    return _render_list("township/tasks.html", "task", villages, f, pagination=pagination, items=items, **context)

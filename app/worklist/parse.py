@@ -106,6 +106,8 @@ def check(rows: list[list]) -> Parsed:
         else:
             seen[item["code"]] = number
             out.items.append(item)
+    if not out.items and not out.errors:  # imported, it would retire the whole list
+        raise UnreadableFile("The file lists no items.")
     return out
 
 

@@ -90,9 +90,10 @@ def search(county: Unit, q: str = "", statuses=("active",), limit: int = 50) -> 
     if statuses:
         query = query.where(WorkItem.status.in_(statuses))
     for word in (q or "").split()[:5]:
-        like = f"%{word.replace('%', '').replace('_', '')}%"
-        query = query.where(or_(WorkItem.code.ilike(like), WorkItem.name.ilike(like), WorkItem.basis.ilike(like),
-                                WorkItem.department.ilike(like)))
+        # '%' and '_' are searched for as themselves (a code may hold '_'), never as wildcards.
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(*(column.ilike(like, escape="\\") for column in
+                                  (WorkItem.code, WorkItem.name, WorkItem.basis, WorkItem.department))))
     return list(db.session.scalars(query.order_by(WorkItem.code).limit(limit)))
 
 
