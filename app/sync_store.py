@@ -131,6 +131,9 @@ class SqlStore:
             self.session.add(row)
         else:
             row = self._records[(rtype, record_id)]
+        # A township task reaching its village now: its thread, hidden from the village until now, must
+        # come with it in the next pull of a phone whose cursor is already past the comments.
+        reaching = rtype == "task" and not created and row.sent_on is None and bool(result.fields.get("sent_on"))
         for name, value in result.fields.items():
             setattr(row, name, _from_wire(model, name, value))
         if rtype in MILESTONES:
@@ -144,6 +147,12 @@ class SqlStore:
         row.updated_at = now
         self._seq += 1
         row.seq = self._seq
+        if reaching:
+            for review in self.session.scalars(select(Review).where(Review.target_type == "task",
+                                                                    Review.target_id == record_id)
+                                               .order_by(Review.seq)):
+                self._seq += 1
+                review.seq = self._seq
 
     def log(self, op, actor, unit_id, result, conflicts):
         raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,

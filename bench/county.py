@@ -24,7 +24,7 @@ from flask_migrate import upgrade  # noqa: E402
 from app import create_app  # noqa: E402
 from app.cli import add_unit, add_user  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Journal, Problem, Request, SyncCounter, Task, Unit, utcnow  # noqa: E402
+from app.models import Journal, Problem, Request, SyncCounter, Task, Unit, WorkItem, utcnow  # noqa: E402
 
 TOWNSHIPS, VILLAGES = 20, 15
 COUNTS = {"journal": 110_000, "problem": 30_000, "task": 20_000, "request": 10_000}
@@ -35,7 +35,10 @@ TEXT = "今天走访了村东组的农户，了解春耕备肥情况，水渠有
 def build_county(app, scale: float) -> None:
     rng = random.Random(7)
     with app.app_context():
-        add_unit("C", "示范县", "county", None)
+        county = add_unit("C", "示范县", "county", None)
+        # The county's work-item list: the township's tasks name an item of it and passed the gate.
+        db.session.add(WorkItem(county_id=county.id, code="SX-042", name="办理老年优待证",
+                                basis="《老年人权益保障法》第五十七条", department="县民政局", effort_hours=3.0))
         villages = []
         for t in range(TOWNSHIPS):
             add_unit(f"T{t:02d}", f"第{t}镇", "township", "C")
@@ -69,7 +72,10 @@ def build_county(app, scale: float) -> None:
             Problem: ("problem", lambda d: {"title": "水渠渗漏", "category": "基础设施", "urgent": rng.random() < .1,
                                             "status": rng.choice(["open", "in_progress", "resolved", "verified"])}),
             Task: ("task", lambda d: {"title": "办理老年优待证", "status": rng.choice(["received", "done"]),
-                                      "origin": "township", "due": today - dt.timedelta(days=d - 7)}),
+                                      "origin": "township", "due": today - dt.timedelta(days=d - 7),
+                                      "item_code": "SX-042", "item_name": "办理老年优待证",
+                                      "item_basis": "《老年人权益保障法》第五十七条", "support_department": "县民政局",
+                                      "gate": "approved", "sent_on": today - dt.timedelta(days=d)}),
             Request: ("request", lambda d: {"content": "垃圾池满溢", "status": rng.choice(["recorded", "answered"]),
                                             "livelihood_project": False}),
         }

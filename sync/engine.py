@@ -109,7 +109,8 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     if actor.role not in TYPES[op.type].writers:
         raise OpRejected("forbidden", f"The role {actor.role} may not write {op.type} records.")
     if current is not None and not gate.visible(actor, TYPES[op.type], current.fields):
-        raise OpRejected("not_found", "No such record.", "id")
+        # The same answer as for an id the server has never seen: nothing tells the task exists.
+        raise OpRejected("not_found", "No such record on the server to edit.", "id")
     if current is not None:
         unit_id = current.unit_id
     elif TYPES[op.type].about:

@@ -93,6 +93,9 @@ def _screen_change(store, actor, op, current, changes: dict, unit_id: int) -> No
     if edited & {"item_code", "offlist_reason"}:
         merged = {"item_code": before.get("item_code"), "offlist_reason": before.get("offlist_reason"),
                   "support_department": before.get("support_department"), **changes}
+        old = store.work_item(unit_id, before["item_code"]) if before.get("item_code") else None
+        if "support_department" not in changes and old and before.get("support_department") == old["department"]:
+            merged["support_department"] = None  # it was the old item's department: take the new item's
         _check_item(store, merged, unit_id)
         changes.update({k: merged[k] for k in ("item_code", "item_name", "item_basis", "support_department")})
     target = changes.get("gate")
@@ -100,6 +103,9 @@ def _screen_change(store, actor, op, current, changes: dict, unit_id: int) -> No
         _check_decision(actor, op, current, changes, target)
     elif edited and before.get("gate") == "returned" and current.created_by == actor.user_id:
         changes["gate"] = "pending"  # the author's revision goes back to the approver
+    if changes.get("gate", before.get("gate")) in ("pending", "returned") and (
+            edited & {"item_code", "title"} or changes.get("gate", before.get("gate")) != before.get("gate")):
+        # Not yet decided: what the approver is shown as repeated follows the task as it now stands.
         key = changes.get("title", before.get("title"))
         changes["duplicate_of"] = store.duplicate_task(unit_id, op.id, changes.get("item_code", before.get("item_code")),
                                                        title_key(key), DUPLICATE_WINDOW_DAYS)

@@ -36,6 +36,13 @@ def op(rtype, record_id=None, base=None, unit=None, **fields):
     return out | ({"unit": unit} if unit else {})
 
 
+def dispatch(app, *ops):
+    """Township tasks sent by staff1 and approved by approver1 (the dispatch gate): they reached the village."""
+    ids = submit(app, "staff1", list(ops))
+    submit(app, "approver1", [op("task", i, base=1, gate="approved") for i in ids])
+    return ids
+
+
 def shift(app, model, ids, **columns):
     """Move records' server times into the past, as if they had been made then."""
     with app.app_context():
@@ -64,11 +71,11 @@ def records(app, world):
     submit(app, "sec1", [op("problem", p1, base=1, status="resolved", resolution="已修")])
     [old] = submit(app, "sec12", [op("problem", title="旧问题")])
     shift(app, Problem, [old], created_at=last_monday_noon)
-    # Tasks: V11 one done, one overdue; V12 one on time.
-    t_done, t_late = submit(app, "staff1", [op("task", unit="V11", title="优待证", due=str(monday)),
-                                            op("task", unit="V11", title="巡查", due="2020-01-01")])
-    submit(app, "sec1", [op("task", t_done, base=1, status="done", note="已办")])
-    submit(app, "staff1", [op("task", unit="V12", title="将来", due="2099-01-01")])
+    # Tasks: V11 one done, one overdue; V12 one on time. Each passed the gate: it reached the village.
+    t_done, t_late = dispatch(app, op("task", unit="V11", title="优待证", due=str(monday), item_code="SX-042"),
+                              op("task", unit="V11", title="巡查", due="2020-01-01", item_code="SX-108"))
+    submit(app, "sec1", [op("task", t_done, base=2, status="done", note="已办")])
+    dispatch(app, op("task", unit="V12", title="将来", due="2099-01-01", item_code="SX-101"))
     # Requests: V11 one answered this week, one unanswered for 20 days.
     r1, r2 = submit(app, "sec1", [op("request", content="修路", resident_name="张三丰", resident_contact="13812345678"),
                                   op("request", content="低保")])
