@@ -15,6 +15,7 @@ from .types import APPROVERS, FIELD_ROLES, OFFLIST_REASON_MIN, RecordType, shang
 
 DUPLICATE_WINDOW_DAYS = 30
 DECISIONS = ("approved", "rejected", "returned")
+SETTLED = ("approved", "rejected", "withdrawn")
 CONTENT = frozenset({"title", "detail", "due", "assignee", "week", "item_code", "offlist_reason",
                      "support_department", "dispatch_id"})
 _NOT_WORDS = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -90,6 +91,10 @@ def _screen_change(store, actor, op, current, changes: dict, unit_id: int) -> No
             raise OpRejected("forbidden", "A village's own plan task passes no gate.", "gate")
         return
     edited = {name for name in CONTENT & set(changes) if changes[name] != before.get(name)}
+    if edited & {"item_code", "offlist_reason", "dispatch_id"} and before.get("gate") in SETTLED:
+        # What the approver let through (or refused) stays what it was: a new item is a new dispatch.
+        raise OpRejected("forbidden", "A task already decided keeps its item; withdraw it and dispatch a new one.",
+                         sorted(edited & {"item_code", "offlist_reason", "dispatch_id"})[0])
     if edited & {"item_code", "offlist_reason"}:
         merged = {"item_code": before.get("item_code"), "offlist_reason": before.get("offlist_reason"),
                   "support_department": before.get("support_department"), **changes}

@@ -569,3 +569,14 @@ def test_every_decision_is_in_the_op_log(phone, app):
             ("applied", None, None), ("applied", None, "approved")]
     entries = history(staff1, "task", tid).get_json()["history"]
     assert [e["user"] for e in entries if e["status"] == "applied"] == ["staff1", "approver1", "staff1", "approver1"]
+
+
+def test_a_decided_task_keeps_its_item(phone, app):
+    """Once approved, a task cannot be moved onto another item or off the list behind the approver's back:
+    that is a new dispatch. Its words can still be clarified."""
+    staff1, approver1 = phone("staff1"), phone("approver1")
+    task_id = send(staff1, item_code="SX-108", title="防火巡查")
+    approve(approver1, app, task_id)
+    refused(staff1, app, task_id, op("task", task_id, base=2, item_code="SX-042"), "forbidden")
+    refused(staff1, app, task_id, op("task", task_id, base=2, item_code=None, offlist_reason=REASON), "forbidden")
+    assert result(staff1, op("task", task_id, base=2, detail="请在周五前完成"))["status"] == "applied"
