@@ -662,3 +662,17 @@ def test_the_pages_render_in_chinese(client, app, world):
         assert page(client, path)
     login(client, "approver1", lang=None)
     assert "一村" in page(client, "/township/approvals")
+
+
+def test_the_approver_sees_the_villages_flags_until_the_task_is_done(app, client, world):
+    task_id = new_task(app, "staff1", "V11")
+    edit(app, "approver1", task_id, gate="approved")
+    quiet = new_task(app, "staff1", "V12", item_code="SX-101", title="垃圾清运点排查")
+    edit(app, "approver1", quiet, gate="approved")
+    edit(app, "sec1", task_id, flag="burden", flag_note="村里只有两个护林员，一周巡三次做不到")
+    login(client, "approver1")
+    html = page(client, "/township/approvals")
+    assert f'id="flagged-{task_id}"' in html and f'id="flagged-{quiet}"' not in html
+    assert "村里只有两个护林员" in html and "Too heavy a burden" in text(html)
+    edit(app, "sec1", task_id, status="done", note="已按两次巡查安排")
+    assert f'id="flagged-{task_id}"' not in page(client, "/township/approvals")

@@ -271,6 +271,15 @@ def my_dispatches(user: User, now: dt.datetime | None = None) -> list[Dispatch]:
     return dispatches[:MY_DISPATCHES]
 
 
+def flagged_tasks(user: User, limit: int = 100) -> list[GateTask]:
+    """Township tasks a village flagged (duplicate, off-list, unclear, burden) that are still open, oldest first:
+    the villages' word upward, for the approver to answer in the task's comments."""
+    rows = db.session.scalars(
+        township_tasks(user).where(Task.flag.is_not(None), Task.status != "done", Task.gate == "approved")
+        .options(selectinload(Task.unit)).order_by(Task.updated_at, Task.id).limit(limit))
+    return gate_tasks(user, list(rows))
+
+
 def closed_item_tasks(user: User) -> list[tuple[GateTask, WorkItem]]:
     """Open tasks of the user's villages whose item was cancelled or retired after they were sent."""
     county = worklist.county_of(user.unit)
@@ -624,7 +633,7 @@ def approvals():
     return render_template("township/approvals.html", queue=queue, can_decide=is_approver(current_user),
                            is_approver=is_approver(current_user),
                            bulk=[d for d in queue if d.clean and d.decidable],
-                           waiting=sum(len(d.tasks) for d in queue))
+                           waiting=sum(len(d.tasks) for d in queue), flagged=flagged_tasks(current_user))
 
 
 @bp.post("/approvals/decide")
