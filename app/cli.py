@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from . import demo
@@ -101,13 +102,13 @@ def import_work_items(file, county_code, dry_run):
     county = db.session.scalar(select(Unit).where(Unit.code == county_code))
     if county is None or county.level != "county":
         raise click.ClickException(f"No county has the code {county_code}.")
-    with open(file, "rb") as handle:
+    with open(file, "rb") as handle, force_locale("en"):  # an admin's terminal: the messages in English
         try:
             parsed = worklist_parse.read(file, handle.read())
         except worklist_parse.UnreadableFile as error:
             raise click.ClickException(f"{file}: {error}") from None
-    if parsed.errors:
         lines = [f"row {e.row}, column {e.column}: {e.message}" for e in parsed.errors[:50]]
+    if parsed.errors:
         more = len(parsed.errors) - len(lines)
         raise click.ClickException(f"{file} has {len(parsed.errors)} bad cells; nothing was imported.\n"
                                    + "\n".join(lines) + (f"\n… and {more} more." if more > 0 else ""))

@@ -1,4 +1,6 @@
-"""Reading a work-item list from CSV or XLSX: every row checked, every error named by row and column."""
+"""Reading a work-item list from CSV or XLSX: every row checked, every error named by row and column.
+
+Messages are lazy: the page shows them in the reader's language, the CLI (see cli.py) in English."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +9,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 
 COLUMNS = ("code", "name", "basis", "department", "effort_hours", "status")
@@ -27,7 +30,7 @@ MAX_HOURS = 1000
 class RowError:
     row: int        # as the spreadsheet numbers it: the header is row 1
     column: str     # the header as written in the file
-    message: str
+    message: str    # lazy: rendered in the reader's language
 
 
 @dataclass
@@ -53,9 +56,9 @@ def _csv_rows(data: bytes) -> list[list]:
         except UnicodeDecodeError:
             continue
     else:
-        raise UnreadableFile("The file is neither UTF-8 nor GBK text.")
+        raise UnreadableFile(_l("The file is neither UTF-8 nor GBK text."))
     if "\x00" in text:
-        raise UnreadableFile("The file is not a CSV text file.")
+        raise UnreadableFile(_l("The file is not a CSV text file."))
     return list(csv.reader(io.StringIO(text)))
 
 
@@ -64,7 +67,7 @@ def _xlsx_rows(data: bytes) -> list[list]:
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         return [list(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
-        raise UnreadableFile(f"The file is not an XLSX workbook ({type(error).__name__}).") from None
+        raise UnreadableFile(_l("The file is not an XLSX workbook.")) from None
 
 
 def _cell(value) -> str:
@@ -78,7 +81,7 @@ def _cell(value) -> str:
 def check(rows: list[list]) -> Parsed:
     rows = [row for row in rows if any(_cell(v) for v in row)] and rows
     if not rows:
-        raise UnreadableFile("The file is empty.")
+        raise UnreadableFile(_l("The file is empty."))
     header = [_cell(v) for v in rows[0]]
     names = {}
     for index, title in enumerate(header):
@@ -87,10 +90,11 @@ def check(rows: list[list]) -> Parsed:
             names[key] = index
     missing = [c for c in ("code", "name") if c not in names]
     if missing:
-        raise UnreadableFile("The first row must name the columns (code, name, basis, department, effort_hours, "
-                             f"status, or 编码, 事项名称, 依据, 责任部门, 预计工时, 状态); missing: {', '.join(missing)}.")
+        raise UnreadableFile(_l("The first row must name the columns (编码, 事项名称, 依据, 责任部门, 预计工时, 状态, "
+                                "or code, name, basis, department, effort_hours, status); missing: %(missing)s.",
+                                missing=", ".join(missing)))
     if len(rows) - 1 > MAX_ROWS:
-        raise UnreadableFile(f"At most {MAX_ROWS} items in one list.")
+        raise UnreadableFile(_l("At most %(max)s items in one list.", max=MAX_ROWS))
     out = Parsed()
     seen: dict[str, int] = {}
     for number, row in enumerate(rows[1:], start=2):
@@ -100,14 +104,15 @@ def check(rows: list[list]) -> Parsed:
         item, errors = _check_row(values, number, {k: header[i] for k, i in names.items()})
         if item and item["code"] in seen:
             errors.append(RowError(number, header[names["code"]],
-                                   f"Code {item['code']} is already on row {seen[item['code']]}."))
+                                   _l("Code %(code)s is already on row %(row)s.", code=item["code"],
+                                      row=seen[item["code"]])))
         if errors:
             out.errors += errors
         else:
             seen[item["code"]] = number
             out.items.append(item)
     if not out.items and not out.errors:  # imported, it would retire the whole list
-        raise UnreadableFile("The file lists no items.")
+        raise UnreadableFile(_l("The file lists no items."))
     return out
 
 
@@ -118,12 +123,12 @@ def _check_row(values: dict, number: int, headers: dict) -> tuple[dict | None, l
 
     for key in ("code", "name"):
         if not values.get(key):
-            fail(key, "This cell must not be empty.")
+            fail(key, _l("This cell must not be empty."))
     for key, limit in LIMITS.items():
         if len(values.get(key, "")) > limit:
-            fail(key, f"At most {limit} characters ({len(values[key])} here).")
+            fail(key, _l("At most %(limit)s characters (%(count)s here).", limit=limit, count=len(values[key])))
     if values.get("code") and not CODE.match(values["code"]):
-        fail("code", "A code is letters, digits, '-', '.' or '_', with no spaces.")
+        fail("code", _l("A code is letters, digits, “-”, “.” or “_”, with no spaces."))
     hours = None
     if values.get("effort_hours"):
         try:
@@ -131,10 +136,10 @@ def _check_row(values: dict, number: int, headers: dict) -> tuple[dict | None, l
         except ValueError:
             hours = math.nan
         if not (math.isfinite(hours) and 0 <= hours <= MAX_HOURS):
-            fail("effort_hours", f"A number of hours from 0 to {MAX_HOURS}.")
+            fail("effort_hours", _l("A number of hours from 0 to %(max)s.", max=MAX_HOURS))
     status = STATUS_WORDS.get(values.get("status", "").lower())
     if status is None:
-        fail("status", "One of active, retired, cancelled (有效, 已退出, 已取消).")
+        fail("status", _l("One of 有效, 已退出, 已取消 (or active, retired, cancelled)."))
     if errors:
         return None, errors
     return {"code": values["code"], "name": values["name"], "basis": values.get("basis", ""),

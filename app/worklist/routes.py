@@ -25,7 +25,6 @@ from ..township import filters, labels, listing
 from ..township.routes import fmt_time, record_url, township_required
 from . import imports, parse, service, stats
 from .forms import ConfirmForm, ImportForm
-from .messages import translated
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
 
@@ -142,10 +141,9 @@ def upload():
     try:
         parsed = parse.read(filename, data)
     except parse.UnreadableFile as error:
-        return _refuse(form, translated(str(error)))
+        return _refuse(form, str(error))
     if parsed.errors:
-        errors = [parse.RowError(e.row, e.column, translated(e.message)) for e in parsed.errors]
-        return _refuse(form, _errors_text(len(errors)), errors)
+        return _refuse(form, _errors_text(len(parsed.errors)), parsed.errors)
     county = _county()
     stored = imports.save(filename, data, current_user.id, county.id)
     preview = imports.preview(county, service.plan(county, parsed.items), stored.sha256)
