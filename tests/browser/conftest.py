@@ -47,6 +47,11 @@ class Live(str):
     """The server's base URL; `hits` lists the "METHOD /path" of every request it received."""
     hits: list[str]
 
+    def app_hits(self) -> list[str]:
+        """`hits` without GET /sw.js: on a navigation Chromium may check for a new service worker from the
+        browser process, which the emulated offline mode does not reach (a phone without signal could not)."""
+        return [hit for hit in self.hits if hit != "GET /sw.js"]
+
 
 @pytest.fixture
 def server(app, world):
@@ -94,6 +99,13 @@ def wait_controlled(page: Page) -> None:
 
 def wait_synced(page: Page) -> None:
     expect(page.locator("#sync-status")).to_have_attribute("data-status", "synced")
+
+
+def sync_now(page: Page) -> None:
+    """Tap "sync now" and wait for that sync to end (the status says "synced" from the last one already)."""
+    with page.expect_response(lambda response: response.url.endswith("/api/sync")):
+        page.click("#sync-now")
+    wait_synced(page)
 
 
 def write_journal(page: Page, text: str, **fields) -> None:
@@ -149,7 +161,7 @@ def township_task(app, title: str, unit: str = "V11", approve: bool = True, **fi
 
 
 def item(page: Page, kind: str, text: str):
-    """An item of a list (#problem-list, #request-list, #meeting-list, #task-list) by its text."""
+    """An item of a list (#problem-list, #request-list, #meeting-list, #inbox-list, #task-list) by its text."""
     return page.locator(f"#{kind}-list .entry", has_text=text)
 
 

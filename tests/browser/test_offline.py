@@ -25,7 +25,7 @@ def test_offline_entry_survives_reload_and_syncs_once(context, page, server, cou
 
     page.reload()
     expect(item).to_have_attribute("data-state", "waiting")
-    assert server.hits == [], "offline: nothing may reach the server"
+    assert server.app_hits() == [], "offline: nothing may reach the server"
     assert count_journals() == 0
 
     context.set_offline(False)

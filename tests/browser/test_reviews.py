@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from tests.conftest import PASSWORD
 
-from .conftest import entry, log_in, open_view, records, wait_controlled, wait_synced, write_journal
+from .conftest import entry, log_in, open_view, records, sync_now, wait_controlled, wait_synced, write_journal
 
 pytestmark = pytest.mark.browser
 
@@ -59,8 +59,7 @@ def test_township_comment_reaches_the_phone_and_the_answer_written_offline_reach
     expect(page.locator("#sync-reviews")).to_be_hidden()
 
     comment_id = comment(app, "journal", journal_id, "请补充走访户的取暖设备情况", decision="follow_up")
-    page.click("#sync-now")
-    wait_synced(page)
+    sync_now(page)
     strip = journal.locator(".reviews")
     expect(strip).to_be_visible()
     expect(strip).to_have_attribute("data-count", "1")
@@ -158,8 +157,7 @@ def test_new_comment_after_reading_is_unread_again_and_the_sync_bar_opens_it(pag
 
     comment(app, "problem", row["id"], "村民又反映了,请本周内修好", decision="follow_up", reply_to=first)
     open_view(page, "journal")
-    page.click("#sync-now")
-    wait_synced(page)
+    sync_now(page)
     bar = page.locator("#sync-reviews")
     expect(bar).to_be_visible()
     bar.click()  # straight to the record's thread, in its view

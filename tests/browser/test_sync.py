@@ -13,29 +13,36 @@ from .conftest import CHROMIUM, CHROMIUM_ARGS, entry, log_in, wait_controlled, w
 pytestmark = pytest.mark.browser
 
 
-def test_answer_lost_on_the_way_back_is_not_applied_twice(context, page, server, app, count_journals):
-    """The server commits, the response is dropped: the retry is a duplicate, the phone ends confirmed."""
-    dropped = []
-
-    def drop_first_answer_with_ops(route):
-        if not dropped and route.request.post_data_json.get("ops"):
-            response = route.fetch()  # the server applies the ops...
-            dropped.append(response.json())
+def lose_answers(lost: list, cut: list):
+    """A route for /api/sync: while `cut` holds True, the first request with ops reaches the server, which
+    applies them, and its answer is lost (appended to `lost`); the phone's retries (its backoff timer, or the
+    sync an edit starts) do not get through, so the test alone decides when the retry arrives."""
+    def handle(route):
+        if not cut or not route.request.post_data_json.get("ops"):
+            route.continue_()
+        elif not lost:
+            lost.append(route.fetch().json())  # the server applies the ops...
             route.abort("connectionreset")  # ...and the phone never hears back
         else:
-            route.continue_()
+            route.abort("connectionrefused")
+    return handle
 
+
+def test_answer_lost_on_the_way_back_is_not_applied_twice(context, page, server, app, count_journals):
+    """The server commits, the response is dropped: the retry is a duplicate, the phone ends confirmed."""
+    lost, cut = [], [True]
     log_in(page, server)
     wait_synced(page)
-    context.route("**/api/sync", drop_first_answer_with_ops)
+    context.route("**/api/sync", lose_answers(lost, cut))
 
     write_journal(page, "召开党群议事亭茶话会")
     item = entry(page, "召开党群议事亭茶话会")
     expect(page.locator("#sync-status")).to_have_attribute("data-status", "retry")
-    assert dropped and dropped[0]["results"][0]["status"] == "applied"
+    assert lost and lost[0]["results"][0]["status"] == "applied"
     expect(item).to_have_attribute("data-state", "sent")  # sent, no answer yet
     assert count_journals() == 1
 
+    cut.clear()
     page.click("#sync-now")
     expect(item).to_have_attribute("data-state", "confirmed")
     assert count_journals(text="召开党群议事亭茶话会") == 1
@@ -79,6 +86,9 @@ def test_outbox_survives_closing_the_browser(playwright, server, tmp_path, count
 
 def test_revoked_device_asks_to_log_in_again_and_keeps_the_entry(page, server, app, count_journals):
     log_in(page, server)
+    # The worker's install fetches the shell with the page's cookie: after the revocation, one of those
+    # requests would end the page session before the reload does, and the notice would never be shown.
+    wait_controlled(page)
     wait_synced(page)
     with app.app_context():
         db.session.execute(update(Device).values(revoked_at=dt.datetime(2026, 1, 1)))
@@ -130,7 +140,8 @@ def test_edit_of_a_confirmed_entry_sends_only_the_change(page, server, app, coun
     item.locator(".entry-edit").click()
     page.fill("#journal-form [name=visits]", "4")
     page.click("#journal-form [type=submit]")
-    expect(item).to_contain_text("4")
+    expect(page.locator("#journal-saved")).not_to_be_empty()  # saved: the item waits now, then is confirmed
+    expect(item.locator(".entry-meta")).to_contain_text("4")
     expect(item).to_have_attribute("data-state", "confirmed")
     assert count_journals(visits=4) == 1
     with app.app_context():
@@ -141,18 +152,10 @@ def test_edit_of_a_confirmed_entry_sends_only_the_change(page, server, app, coun
 
 def test_edit_while_the_first_answer_is_lost_waits_for_it(context, page, server, app, count_journals):
     """An entry sent without an answer, then edited: the edit goes after the retry, based on version 1."""
-    dropped = []
-
-    def drop_first_answer_with_ops(route):
-        if not dropped and route.request.post_data_json.get("ops"):
-            dropped.append(route.fetch().status)
-            route.abort("connectionreset")
-        else:
-            route.continue_()
-
+    lost, cut = [], [True]
     log_in(page, server)
     wait_synced(page)
-    context.route("**/api/sync", drop_first_answer_with_ops)
+    context.route("**/api/sync", lose_answers(lost, cut))
     write_journal(page, "组织志愿者清理垃圾池")
     item = entry(page, "垃圾池")
     expect(item).to_have_attribute("data-state", "sent")
@@ -161,6 +164,7 @@ def test_edit_while_the_first_answer_is_lost_waits_for_it(context, page, server,
     page.fill("#journal-form [name=places]", "二组")
     page.click("#journal-form [type=submit]")
     expect(item).to_have_attribute("data-state", "waiting")
+    cut.clear()
     page.click("#sync-now")
     expect(item).to_have_attribute("data-state", "confirmed")
 

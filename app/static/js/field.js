@@ -30,6 +30,7 @@ async function main() {
   let form = null;
   let view = 'journal';
   let timer = null;
+  let drawnOn = null; // the day of the last drawing: "this week" and "today" are drawn into the views
 
   const ctx = {
     db, session, me, people: [], data: null,
@@ -67,6 +68,7 @@ async function main() {
   }
 
   async function refresh() {
+    drawnOn = ui.today();
     const data = await allRecords(db);
     ctx.data = data;
     ctx.people = (await getMeta(db, 'people')) || [];
@@ -87,21 +89,31 @@ async function main() {
   function route() {
     const name = location.hash.slice(1);
     view = VIEWS.includes(name) ? name : 'journal';
-    for (const v of VIEWS) ui.show(ui.$(`view-${v}`), v === view);
+    const drawing = view;
     for (const a of ui.$('tabs').querySelectorAll('a')) {
       if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
-    return refresh();
+    // A view is shown once it is drawn: views.js (loaded on first use) wires the "new" buttons when it
+    // first draws, so a view shown earlier had buttons that did nothing yet, and the last drawing's items.
+    return refresh().finally(() => {
+      if (view === drawing) for (const v of VIEWS) ui.show(ui.$(`view-${v}`), v === view);
+    });
   }
 
-  // The village's people, for the owner and assignee pickers; kept for offline use.
+  // The village's people, for the owner and assignee pickers; kept for offline use. Fetched by every sync
+  // before it says "synced": fetched after it, a form opened at once had empty pickers. Redrawn only when
+  // the list changed (see sync.js).
   async function people() {
     try {
       const response = await fetch('/api/people', {
         credentials: 'omit', cache: 'no-store', headers: { Authorization: `Bearer ${session.token}` },
       });
-      if (response.ok) await setMeta(db, 'people', (await response.json()).people || []);
+      if (!response.ok) return;
+      const list = (await response.json()).people || [];
+      if (JSON.stringify(list) === JSON.stringify(ctx.people)) return;
+      await setMeta(db, 'people', list);
+      await refresh();
     } catch (error) { /* offline: the kept list will do */ }
   }
 
@@ -112,11 +124,14 @@ async function main() {
     },
   });
 
-  syncer = new Syncer(db, session);
+  syncer = new Syncer(db, session, people);
   syncer.addEventListener('change', refresh);
   syncer.addEventListener('status', (event) => {
     ui.renderStatus(event.detail);
-    if (event.detail.status === 'synced') people().then(refresh);
+    if (event.detail.status === 'synced') { // a sync that brought nothing does not redraw (see sync.js)
+      if (ui.today() !== drawnOn) refresh();
+      else countOutbox(db).then((n) => ui.renderCounts(n, event.detail.at));
+    }
     // Background Sync fires at once when the browser thinks it is online, so ask only when it is not;
     // network errors while "online" are retried by the backoff timer instead.
     if (event.detail.status === 'offline') requestBackgroundSync();

@@ -2,7 +2,8 @@
 // Runs on load, on `online`, every minute while the page is open, when the page is shown again, on the
 // button, and when the service worker relays a Background Sync event. Network errors and 5xx are retried
 // with exponential backoff and never count as delivered; a 401 stops automatic syncing and asks for a
-// new login, keeping the outbox.
+// new login, keeping the outbox. `after` is what else a sync fetches (the village's people): it is done
+// before the sync says "synced", so "synced" means nothing is on the way any more.
 import { countOutbox, getMeta, setMeta } from './db.js';
 import { applyResponse, releaseBatch, takeBatch, wire } from './outbox.js';
 
@@ -12,10 +13,11 @@ const EVERY = 60 * 1000;
 const MAX_ROUNDS = 20;
 
 export class Syncer extends EventTarget {
-  constructor(db, session) {
+  constructor(db, session, after = async () => {}) {
     super();
     this.db = db;
     this.session = session;
+    this.after = after;
     this.failures = 0;
     this.retry = null;
     this.running = null;
@@ -102,10 +104,13 @@ export class Syncer extends EventTarget {
         return this.backoff(response.status === 429 ? 'serverError' : 'error', { message: error.message });
       }
       await applyResponse(this.db, batch, body);
-      this.changed();
+      // Only when something changed: a redraw replaces the items, and a tap landing as they are replaced
+      // is lost, so the sync every minute (or on `online`) must not redraw the page when it brought nothing.
+      if (batch.length || (body.changes && body.changes.length)) this.changed();
       if (!body.more && !(await countOutbox(this.db))) break;
     }
     this.failures = 0;
+    await this.after();
     const at = new Date().toISOString();
     await setMeta(this.db, 'lastSync', at);
     this.emit('synced', { at });
