@@ -12,7 +12,7 @@ from typing import Protocol
 from . import gate
 from .envelope import Op, clean_fields, parse_op
 from .errors import OpRejected
-from .mask import mask_record
+from .mask import for_village, mask_record
 from .merge import Current, Merge, further, merge, stale_fields
 from .types import FIELD_ROLES, TYPES, RecordType, shanghai_today
 
@@ -237,6 +237,8 @@ def _visible_change(actor: Actor, row: dict) -> dict:
     rtype = TYPES[row["type"]]
     full = actor.sees_personal_data_of(unit_id)
     row["fields"] = mask_record(rtype, row["fields"], full)
+    if actor.role in FIELD_ROLES:
+        row["fields"] = for_village(rtype, row["fields"])
     row["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in row.get("conflicts") or []]
     return row
 
@@ -252,6 +254,8 @@ def history(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list
     for entry in store.history(rtype_name, record_id):
         entry = dict(entry)
         entry["changes"] = mask_record(rtype, entry["changes"], full)
+        if actor.role in FIELD_ROLES:
+            entry["changes"] = for_village(rtype, entry["changes"])
         entry["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in entry.get("conflicts") or []]
         entries.append(entry)
     return entries

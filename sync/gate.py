@@ -104,7 +104,13 @@ def _screen_change(store, actor, op, current, changes: dict, unit_id: int) -> No
         _check_item(store, merged, unit_id)
         changes.update({k: merged[k] for k in ("item_code", "item_name", "item_basis", "support_department")})
     target = changes.get("gate")
+    if target in DECISIONS and edited and target != before.get("gate"):
+        raise OpRejected("forbidden", "A decision changes only the gate and its reason; the task's author "
+                         "revises its content.", sorted(edited)[0])
     if target is not None and target != before.get("gate"):
+        if target == "approved":  # what it repeats as the task stands now, not when it was sent
+            changes["duplicate_of"] = store.duplicate_task(unit_id, op.id, before.get("item_code"),
+                                                           title_key(before.get("title")), DUPLICATE_WINDOW_DAYS)
         _check_decision(actor, op, current, changes, target)
     elif edited and before.get("gate") == "returned" and current.created_by == actor.user_id:
         changes["gate"] = "pending"  # the author's revision goes back to the approver
@@ -125,11 +131,13 @@ def _check_decision(actor, op, current, changes: dict, target: str) -> None:
         item_code = changes.get("item_code", before.get("item_code"))
         if not item_code and current.created_by == actor.user_id:
             raise OpRejected("forbidden", "An off-list task needs another approver than its author.", "gate")
-        if before.get("duplicate_of") and not changes.get("gate_reason"):
+        if changes.get("duplicate_of") and not changes.get("gate_reason"):
             raise OpRejected("required", "This task repeats an earlier one: approving it needs a reason "
                              "(gate_reason).", "gate_reason")
         if not before.get("sent_on"):
             changes["sent_on"] = shanghai_today()
+    if target == "pending" and before.get("gate") == "returned" and current.created_by != actor.user_id:
+        raise OpRejected("forbidden", "Only the task's author sends a returned task back for screening.", "gate")
     if target == "withdrawn":
         if current.created_by != actor.user_id and actor.role not in APPROVERS:
             raise OpRejected("forbidden", "Only the task's author or an approver may withdraw it.", "gate")

@@ -14,6 +14,12 @@ def mask_value(kind: str, value):
     return value[0] + "**" if len(value) > 1 else "*"  # the surname, at a fixed width
 
 
+def for_village(rtype: RecordType, values: dict) -> dict:
+    """`values` without the fields only the township sees."""
+    return {name: value for name, value in values.items()
+            if not (name in rtype.fields and rtype.fields[name].township_only)}
+
+
 def mask_record(rtype: RecordType, values: dict, full: bool, conflict: bool = False) -> dict:
     """`values` with personal fields masked unless `full`; a conflict entry masks its kept/lost values."""
     if full:

@@ -25,6 +25,8 @@ def markdown() -> str:
                 notes.append("required")
             if spec.personal:
                 notes.append(f"personal ({spec.personal}): masked outside the village")
+            if spec.township_only:
+                notes.append("township only: never sent to the village")
             if spec.name in rtype.defaults:
                 default = rtype.defaults[spec.name]
                 notes.append("default: " + DEFAULTS.get(default, str(default).lower()))

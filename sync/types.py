@@ -36,6 +36,7 @@ class Field:
     merge: str = "last"               # last | ordered
     writers: frozenset | None = None  # roles that may set it; None: whoever may write the type
     personal: str | None = None       # name | contact: masked outside the village
+    township_only: bool = False       # never sent to the village's users (it may name what they cannot see)
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ TASK = RecordType(
         Field("gate_reason", "text", max_length=2000, writers=APPROVERS),
         Field("item_name", "text", max_length=200, writers=NOBODY),
         Field("item_basis", "text", max_length=2000, writers=NOBODY),
-        Field("duplicate_of", "uuid", writers=NOBODY),
+        Field("duplicate_of", "uuid", writers=NOBODY, township_only=True),
         Field("sent_on", "date", writers=NOBODY),  # the day it was approved and reached the village
         # The village's word upward on a task it received (the complaints and suggestions channel).
         Field("flag", "enum", order=FLAGS, writers=FIELD_ROLES),

@@ -47,5 +47,7 @@ def http_error(error: HTTPException):
 
 @bp.errorhandler(Exception)
 def unhandled(error: Exception):
+    if isinstance(error, HTTPException):  # the blueprint's catch-all is found before the app's HTTP handler
+        return http_error(error)
     current_app.logger.exception("API request failed")
     return error_response(500, "server_error", "The server failed; nothing in this request was applied. Try again.")

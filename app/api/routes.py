@@ -105,7 +105,8 @@ def work_items():
     county = worklist.county_of(user.unit)
     q = request.args.get("q", "")[:100].replace("\x00", "")
     statuses = None if request.args.get("status") == "all" else ("active",)
-    items = worklist.search(county, q, statuses, limit=min(request.args.get("limit", 50, type=int) or 50, 500))
+    limit = max(1, min(request.args.get("limit", 50, type=int) or 50, 500))
+    items = worklist.search(county, q, statuses, limit=limit)
     return jsonify({"county": county.code, "items": [worklist.item_json(i) for i in items]})
 
 

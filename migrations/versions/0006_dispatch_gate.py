@@ -62,7 +62,9 @@ def upgrade():
         batch_op.create_index('ix_tasks_gate', ['gate'])
         batch_op.create_index('ix_tasks_unit_item', ['unit_id', 'item_code'])
     # Tasks sent before the gate existed count as approved, on the day they were made.
-    day = "date(created_at)" if op.get_bind().dialect.name == "sqlite" else "CAST(created_at AS DATE)"
+    # created_at is naive UTC; the day a task reached the village is a day in Asia/Shanghai (UTC+8, no DST).
+    day = ("date(created_at, '+8 hours')" if op.get_bind().dialect.name == "sqlite"
+           else "CAST((created_at AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai' AS DATE)")
     op.execute(f"UPDATE tasks SET gate = 'approved', sent_on = {day} WHERE origin = 'township'")
 
 

@@ -580,3 +580,58 @@ def test_a_decided_task_keeps_its_item(phone, app):
     refused(staff1, app, task_id, op("task", task_id, base=2, item_code="SX-042"), "forbidden")
     refused(staff1, app, task_id, op("task", task_id, base=2, item_code=None, offlist_reason=REASON), "forbidden")
     assert result(staff1, op("task", task_id, base=2, detail="请在周五前完成"))["status"] == "applied"
+
+
+def test_a_village_never_learns_of_a_task_it_does_not_have_through_duplicate_of(phone, app):
+    staff1, approver1, sec1 = phone("staff1"), phone("approver1"), phone("sec1")
+    hidden = send(staff1, item_code="SX-042")                 # pending: the village must not know of it
+    later = send(approver1, item_code="SX-042", title="老年优待证再摸底")
+    assert state(app, later)["duplicate_of"] == hidden
+    approve(approver1, app, later, gate_reason="两件事要求不同，都要办")
+    body = sec1.sync().get_json()
+    [task] = [c for c in body["changes"] if c["id"] == later]
+    assert "duplicate_of" not in task["fields"] and hidden not in str(body)
+    history = sec1.client.get(f"/api/history/task/{later}", headers={"Authorization": f"Bearer {sec1.token}"})
+    assert history.status_code == 200 and hidden not in history.get_data(as_text=True)
+    township = staff1.sync().get_json()
+    assert [c for c in township["changes"] if c["id"] == later][0]["fields"]["duplicate_of"] == hidden
+
+
+def test_a_decision_changes_only_the_gate(phone, app):
+    staff1, approver1 = phone("staff1"), phone("approver1")
+    send(staff1, item_code="SX-042")
+    clean = send(staff1, item_code="SX-101", title="垃圾清运点排查")
+    # Moving it onto the earlier task's item while approving would send an unmarked duplicate down.
+    refused(approver1, app, clean, op("task", clean, base=1, gate="approved", item_code="SX-042"), "forbidden")
+    refused(approver1, app, clean, op("task", clean, base=1, gate="approved", title="别的事"), "forbidden")
+
+
+def test_approving_checks_the_duplicates_as_they_stand(phone, app):
+    staff1, approver1 = phone("staff1"), phone("approver1")
+    first = send(staff1, item_code="SX-042")
+    second = send(staff1, item_code="SX-042", title="老年优待证再摸底")
+    assert state(app, second)["duplicate_of"] == first
+    assert decide(approver1, app, first, "rejected", gate_reason="重复")["status"] == "applied"
+    approve(approver1, app, second)   # the earlier one was rejected: nothing repeats, no reason needed
+    assert state(app, second)["duplicate_of"] is None
+
+
+def test_only_the_author_sends_a_returned_task_back(phone, app):
+    staff1, approver1 = phone("staff1"), phone("approver1")
+    task_id = send(staff1, item_code="SX-042")
+    assert decide(approver1, app, task_id, "returned", gate_reason="写清截止时间")["status"] == "applied"
+    refused(approver1, app, task_id, op("task", task_id, base=2, gate="pending"), "forbidden")
+    assert result(staff1, op("task", task_id, base=2, gate="pending"))["status"] == "applied"
+
+
+def test_odd_parameters_are_bad_requests_not_errors(phone, client, world):
+    staff1 = phone("staff1")
+    auth = {"Authorization": f"Bearer {staff1.token}"}
+    response = client.get("/api/work-items?limit=-1", headers=auth)
+    assert response.status_code == 200 and len(response.get_json()["items"]) == 1
+    client.post("/login", data={"username": "staff1", "password": PASSWORD})
+    for path in ("/township/dispatch?item=%00", "/worklist/items/%00", "/worklist?q=%00", "/api/work-items?q=%00"):
+        assert client.get(path).status_code == 400, path
+    assert client.post("/township/tasks/%00/withdraw").status_code == 400
+    assert client.post("/township/dispatch", data={"action": "search", "item_q": "\x00x"}).status_code == 400
+    assert client.post("/township/approvals/decide", data={"action": "approve", "task": "\x00:1"}).status_code == 400
