@@ -1,7 +1,7 @@
 """Response headers: a Content-Security-Policy with no inline script, and friends."""
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request
+from flask import flash, redirect, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -28,17 +28,6 @@ def init_app(app) -> None:
         back = request.referrer or ""
         same_site = back.startswith(request.host_url)
         return redirect(back if same_site else request.path if request.method == "GET" else "/")
-
-    @app.before_request
-    def no_nul_characters():
-        """No database stores a NUL character (PostgreSQL refuses it outright): a path, query or form
-        value holding one is bad input, answered 400 before any query sees it. JSON bodies are checked
-        op by op (sync/envelope.py), so one bad op does not stop the others."""
-        values = [request.path, *request.args.keys(), *request.args.values()]
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            values += [*request.form.keys(), *request.form.values()]
-        if any("\x00" in value for value in values):
-            abort(400)
 
     @app.after_request
     def headers(response):

@@ -195,6 +195,9 @@ class SqlStore:
             or_(Task.status != "done", Task.done_at >= since),
             Task.item_code == item_code if item_code else Task.item_code.is_(None))
             .order_by(Task.created_at, Task.id))
+        mine = self._records.get(("task", task_id))
+        if mine is not None and mine.created_at is not None:  # only what the village had before this one
+            query = query.where(Task.created_at < mine.created_at)
         for found, title in self.session.execute(query):
             if item_code or key_of(title) == title_key:
                 return found

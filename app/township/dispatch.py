@@ -61,7 +61,7 @@ def county_items(user: User, codes) -> dict[str, WorkItem]:
 
 def find_item(user: User, code: str) -> WorkItem | None:
     """The county's item with this code, ignoring case and spaces around it (any status)."""
-    code = (code or "").strip()
+    code = _clean(code)
     if not code:
         return None
     county = worklist.county_of(user.unit)
@@ -352,7 +352,7 @@ def _tokens(values) -> list[tuple[str, int | None]]:
     for value in values:
         for part in (value or "").split(","):
             record_id, _sep, version = part.strip().partition(":")
-            if record_id and len(record_id) <= 64 and record_id not in out:
+            if record_id and len(record_id) <= 64 and "\x00" not in record_id and record_id not in out:
                 out[record_id] = _version(version)
     return list(out.items())[:MAX_DECIDE]
 
@@ -369,7 +369,8 @@ def _is_uuid(value: str) -> bool:
 
 
 def _clean(value) -> str:
-    return (value or "").strip()
+    """A form value without NUL characters (no database stores them) and surrounding spaces."""
+    return (value or "").replace("\x00", "").strip()
 
 
 def _task_fields(form, item: WorkItem | None) -> dict:

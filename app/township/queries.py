@@ -191,7 +191,7 @@ RECORD_PAGE_TYPES = ("journal", "problem", "meeting", "request", "task")
 def record(user: User, rtype: str, record_id: str):
     """One synced record of the user's villages (tombstones too), or None: out of scope looks like absent."""
     model = SYNCED_MODELS.get(rtype) if rtype in RECORD_PAGE_TYPES else None
-    if model is None or not isinstance(record_id, str) or len(record_id) > 64:
+    if model is None or not isinstance(record_id, str) or len(record_id) > 64 or "\x00" in record_id:
         return None
     return db.session.scalar(scope.scoped(model, user).where(model.id == record_id)
                              .options(selectinload(model.unit)))

@@ -87,6 +87,8 @@ def items():
 @bp.get("/items/<code>")
 @township_required
 def item(code):
+    if "\x00" in code or len(code) > 32:
+        abort(404)
     found = db.session.scalar(select(WorkItem).where(WorkItem.county_id == _county().id, WorkItem.code == code))
     if found is None:
         abort(404)
