@@ -10,6 +10,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, In
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from sync.types import TYPES
+
 from .extensions import db
 
 LEVELS = ("county", "township", "village")
@@ -292,8 +294,8 @@ class WorkItemChange(db.Model):
 
 
 # When a record reached these states (server time), for the weekly reports; cleared if it leaves them.
-MILESTONES = {"problem": (("resolved", "verified"), "resolved_at"), "request": (("answered", "closed"), "answered_at"),
-              "task": (("done",), "done_at")}
+MILESTONE_COLUMNS = {"problem": "resolved_at", "request": "answered_at", "task": "done_at"}
+MILESTONES = {name: (TYPES[name].milestone, column) for name, column in MILESTONE_COLUMNS.items()}
 
 SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task,
                  "review": Review}

@@ -37,6 +37,10 @@ class Field:
     writers: frozenset | None = None  # roles that may set it; None: whoever may write the type
     personal: str | None = None       # name | contact: masked outside the village
     township_only: bool = False       # never sent to the village's users (it may name what they cannot see)
+    maximum: int | None = None        # for an int
+    days_back: int | None = None      # for a date or week: how far before today (Asia/Shanghai) it may be
+    days_ahead: int | None = None     # ... and how far after
+    why: str = ""                     # the reason for a bound, for the docs and the schema
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class StatusRule:
     roles: dict[str, frozenset] = field(default_factory=dict)  # target → the only roles that may move there
     needs: dict[str, str] = field(default_factory=dict)        # target → field that must then have a value
     needs_new: dict[tuple[str, str], str] = field(default_factory=dict)  # (from, to) → field the op must set
+    dated: dict[str, str] = field(default_factory=dict)  # target → date field set to today unless given
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class RecordType:
     about: tuple[str, str] | None = None
     authors_only: bool = False  # once made, only its author may change it (a comment stays its writer's)
     screened: bool = False      # the township's records of this type pass the dispatch gate (gate.py)
+    milestone: tuple[str, ...] = ()  # the statuses that count as done in reports (resolved, answered, done)
 
     @property
     def status(self) -> StatusRule | None:
@@ -72,14 +78,30 @@ def _fields(*items: Field) -> dict[str, Field]:
     return {f.name: f for f in items}
 
 
+# Bounds, each with its reason. A date is checked against today in Asia/Shanghai when the server receives it,
+# so a bound leaves room for a phone that stays offline for weeks.
+RECORDED_DAY = dict(days_back=366, days_ahead=1,
+                    why="a record of what happened: up to a year back (a phone offline for weeks), "
+                        "and tomorrow at most (a phone's clock a little ahead)")
+DUE_DAY = dict(days_back=366, days_ahead=3 * 366,
+               why="a deadline: overdue by up to a year, at most three years ahead (a multi-year project)")
+PLAN_WEEK = dict(days_back=366, days_ahead=366, why="a week of the plan: within a year either way")
+VISITS_A_DAY = dict(minimum=0, maximum=200,
+                    why="households visited in one day: a long day of door-to-door visits reaches a few dozen; "
+                        "200 covers a whole hamlet's census day")
+ATTENDANCE = dict(minimum=0, maximum=5000, why="people at one meeting: a large village's whole assembly")
+SHORT = 200    # a title or a place: one line
+LONG = 20000   # free text: about 20 printed pages of Chinese, far beyond a day's journal
+
+
 JOURNAL = RecordType(
     name="journal",
     fields=_fields(
-        Field("date", "date"),
-        Field("text", "text", required=True),
-        Field("visits", "int", minimum=0),
+        Field("date", "date", **RECORDED_DAY),
+        Field("text", "text", required=True, max_length=LONG),
+        Field("visits", "int", **VISITS_A_DAY),
         Field("places", "text", max_length=2000),
-        Field("reflection", "text"),
+        Field("reflection", "text", max_length=LONG),
     ),
     writers=FIELD_ROLES,
     defaults={"date": "today"},
@@ -89,13 +111,13 @@ PROBLEM_ORDER = ("open", "in_progress", "resolved", "verified")
 PROBLEM = RecordType(
     name="problem",
     fields=_fields(
-        Field("title", "text", required=True, max_length=200),
+        Field("title", "text", required=True, max_length=SHORT),
         Field("detail", "text"),
         Field("category", "text", max_length=50),
         Field("urgent", "bool"),
         Field("status", "enum", order=PROBLEM_ORDER, merge="ordered"),
         Field("owner", "user"),
-        Field("due", "date"),
+        Field("due", "date", **DUE_DAY),
         Field("resolution", "text"),
         Field("source_type", "enum", order=("journal", "request", "visit", "township")),
         Field("source_id", "uuid"),
@@ -103,6 +125,7 @@ PROBLEM = RecordType(
     ),
     writers=STAFF_ROLES,
     defaults={"status": "open", "urgent": False},
+    milestone=("resolved", "verified"),
     statuses=(StatusRule(
         field="status", initial="open",
         moves={"open": frozenset({"in_progress", "resolved"}),
@@ -119,10 +142,11 @@ PROBLEM = RecordType(
 MEETING = RecordType(
     name="meeting",
     fields=_fields(
-        Field("date", "date"),
-        Field("place", "text", max_length=200),
+        Field("date", "date", days_back=366, days_ahead=90,
+              why="a meeting held up to a year ago, or planned up to three months ahead"),
+        Field("place", "text", max_length=SHORT),
         Field("topic", "text", required=True, max_length=500),
-        Field("attendance", "int", minimum=0),
+        Field("attendance", "int", **ATTENDANCE),
         Field("minutes", "text"),
     ),
     writers=FIELD_ROLES,
@@ -140,12 +164,13 @@ REQUEST = RecordType(
         Field("meeting_id", "uuid"),
         Field("status", "enum", order=REQUEST_ORDER, merge="ordered"),
         Field("reply", "text"),
-        Field("replied_on", "date"),
+        Field("replied_on", "date", **RECORDED_DAY),
         Field("livelihood_project", "bool"),
         Field("problem_id", "uuid"),
     ),
     writers=FIELD_ROLES,
     defaults={"status": "recorded", "livelihood_project": False},
+    milestone=("answered", "closed"),
     statuses=(StatusRule(
         field="status", initial="recorded",
         moves={"recorded": frozenset({"accepted", "answered"}),
@@ -153,6 +178,7 @@ REQUEST = RecordType(
                "answered": frozenset({"closed"}),
                "closed": frozenset()},
         needs={"answered": "reply"},
+        dated={"answered": "replied_on"},
     ),),
 )
 
@@ -163,13 +189,13 @@ OFFLIST_REASON_MIN = 10  # an off-list task needs a written reason, not a word
 TASK = RecordType(
     name="task",
     fields=_fields(
-        Field("title", "text", required=True, max_length=200),
+        Field("title", "text", required=True, max_length=SHORT),
         Field("detail", "text"),
-        Field("due", "date"),
+        Field("due", "date", **DUE_DAY),
         Field("assignee", "user"),
         Field("status", "enum", order=TASK_ORDER, merge="ordered", writers=FIELD_ROLES),
         Field("note", "text", writers=FIELD_ROLES),
-        Field("week", "week"),
+        Field("week", "week", **PLAN_WEEK),
         Field("origin", "enum", order=("township", "village"), writers=NOBODY),
         # The dispatch gate (gate.py): a township task names an item of the county's list, or says why not.
         Field("item_code", "text", max_length=32, writers=TOWNSHIP_ROLES),
@@ -187,7 +213,8 @@ TASK = RecordType(
         Field("flag_note", "text", max_length=2000, writers=FIELD_ROLES),
     ),
     writers=STAFF_ROLES,
-    defaults={"status": "received", "origin": "origin"},
+    defaults={"status": "received", "origin": "origin", "week": "this_week"},
+    milestone=("done",),
     statuses=(StatusRule(
         field="status", initial="received",
         moves={"received": frozenset({"in_progress", "done"}),
@@ -228,3 +255,16 @@ TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, R
 def shanghai_today(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     return now.astimezone(SHANGHAI).date().isoformat()
+
+
+def this_week(today: str | None = None) -> str:
+    year, week, _ = dt.date.fromisoformat(today or shanghai_today()).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def date_bounds(spec: Field, today: str | None = None) -> tuple[str | None, str | None]:
+    """The first and last dates a date field may take today, as YYYY-MM-DD (None: unbounded)."""
+    day = dt.date.fromisoformat(today or shanghai_today())
+    first = (day - dt.timedelta(days=spec.days_back)).isoformat() if spec.days_back is not None else None
+    last = (day + dt.timedelta(days=spec.days_ahead)).isoformat() if spec.days_ahead is not None else None
+    return first, last

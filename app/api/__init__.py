@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import errors, routes  # noqa: E402,F401
+from . import errors, routes, schema  # noqa: E402,F401

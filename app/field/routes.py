@@ -19,8 +19,8 @@ from . import bp
 
 # The modules the field shell loads (field.js imports the others; views.js, history.js and thread.js are
 # loaded when a view or dialog needs them); all are precached, so every view works offline.
-FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "pwa.js", "logout.js", "views.js", "history.js",
-                 "thread.js")
+FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
+                 "views.js", "history.js", "thread.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation (/offline is precached separately).
@@ -65,10 +65,6 @@ def js_strings() -> dict[str, str]:
         "relogin": _("Log in again to sync. Entries on this phone are kept."),
         "noSession": _("Log in on this phone (with a connection) to see and sync your journal."),
         "saved": _("Saved on this phone."),
-        "textRequired": _("Write what you did today."),
-        "visitsInvalid": _("Households visited must be a whole number, 0 or more."),
-        "editTitle": _("Edit journal entry"),
-        "newTitle": _("Today's journal"),
         "visits": _("%(n)s households visited", n="{n}"),
         "by": _("by %(name)s", name="{name}"),
         "storage": _("Storage used on this phone: %(used)s of %(quota)s.", used="{used}", quota="{quota}"),
@@ -78,7 +74,6 @@ def js_strings() -> dict[str, str]:
                             "sent when you log in again. Log out anyway?", n="{n}"),
         "conflict": _("Also edited elsewhere; both versions are kept in the history."),
         "required": _("Fill in this field."),
-        "numberInvalid": _("Enter a whole number, 0 or more."),
         "madeProblem": _("Made a problem"),
         "fromJournal": _("From the journal of %(date)s", date="{date}"),
         "source.journal": _("From a journal entry"),
@@ -89,10 +84,6 @@ def js_strings() -> dict[str, str]:
         "requestCount": _("%(n)s requests", n="{n}"),
         "urgent": _("Urgent"),
         "linkedRecord": _("(a linked record)"),
-        "type.journal": _("journal entry"),
-        "type.request": _("resident's request"),
-        "type.visit": _("household visit"),
-        "type.township": _("township"),
         "empty": _("(empty)"),
         "yes": _("yes"),
         "no": _("no"),
@@ -101,39 +92,13 @@ def js_strings() -> dict[str, str]:
                      journals="{journals}", visits="{visits}", tasks="{tasks}", problems="{problems}",
                      requests="{requests}"),
         # Asked when a status move needs words.
-        "move.problem.resolve": _("How was it resolved?"),
-        "move.problem.reopen": _("Why reopen it?"),
-        "move.request.answer": _("The reply to the resident"),
-        "move.task.done": _("Mark the task done"),
         # Statuses, by type.
-        "st.problem.open": _("Open"),
-        "st.problem.in_progress": _("In progress"),
-        "st.problem.resolved": _("Resolved"),
-        "st.problem.verified": _("Verified"),
-        "st.request.recorded": _("Recorded"),
-        "st.request.accepted": _("Accepted"),
-        "st.request.answered": _("Answered"),
-        "st.request.closed": _("Closed"),
-        "st.task.received": _("Received"),
-        "st.task.in_progress": _("In progress"),
-        "st.task.done": _("Done"),
         # The township's tasks (the inbox): a village's flag on a task, the dispatch gate.
         "inboxOpen": _("%(n)s to do", n="{n}"),
         "flagged": _("Flagged: %(kind)s", kind="{kind}"),
         "flagKindRequired": _("Choose what is wrong with the task."),
         "flagSaved": _("Flag saved on this phone; it goes to the township at the next sync."),
         "withdrawnHint": _("The township has withdrawn this task, so your change cannot be sent. Discard it."),
-        "v.task.flag.duplicate": _("Duplicate dispatch"),
-        "v.task.flag.off_list": _("Not on the list"),
-        "v.task.flag.unclear": _("Unclear requirements"),
-        "v.task.flag.burden": _("Too much burden"),
-        "v.task.gate.pending": _("Waiting for approval"),
-        "v.task.gate.returned": _("Returned for revision"),
-        "v.task.gate.rejected": _("Not approved"),
-        "v.task.gate.approved": _("Approved"),
-        "v.task.gate.withdrawn": _("Withdrawn"),
-        # Field names, for conflicts and the history.
-        **{f"f.{name}": text for name, text in field_labels().items()},
         # The history (留痕).
         "h.applied": _("applied"),
         "h.merged": _("merged"),
@@ -150,8 +115,6 @@ def js_strings() -> dict[str, str]:
         # Review comments (批注) from the township and the village's replies.
         "reviewCount": _("Comments: %(n)s", n="{n}"),
         "newReviews": _("New comments: %(n)s", n="{n}"),
-        "d.ok": _("Fine"),
-        "d.follow_up": _("Needs follow-up"),
         "replyTo": _("Reply to %(name)s", name="{name}"),
         "replyingTo": _("Replying to %(name)s: “%(text)s”", name="{name}", text="{text}"),
         "replyRequired": _("Write the reply."),
@@ -170,26 +133,33 @@ def js_strings() -> dict[str, str]:
         "error.not_found": _("This entry is no longer on the server."),
         "error.illegal_transition": _("This status change is not allowed from the current status."),
         "error.withdrawn": _("The township has withdrawn this task."),
+        "error.out_of_range": _("A value is outside what the server accepts."),
         "fixHint": _("Tap Edit to fix it and save again, or discard your change."),
-    }
-
-
-def field_labels() -> dict[str, str]:
-    return {
-        "date": _("Date"), "text": _("Text"), "visits": _("Households visited"), "places": _("Places"),
-        "reflection": _("Reflection"), "title": _("Title"), "detail": _("Details"), "category": _("Category"),
-        "urgent": _("Urgent"), "status": _("Status"), "owner": _("Owner"), "due": _("Due"),
-        "resolution": _("Resolution"), "source_type": _("Source"), "source_id": _("Source record"),
-        "reopen_reason": _("Reason for reopening"), "place": _("Place"), "topic": _("Topic"),
-        "attendance": _("Attendance"), "minutes": _("Minutes"), "content": _("What the resident asks"),
-        "resident_name": _("Resident"), "resident_contact": _("Contact"), "meeting_id": _("Meeting"),
-        "reply": _("Reply"), "replied_on": _("Replied on"), "livelihood_project": _("Key livelihood project"),
-        "problem_id": _("Problem"), "assignee": _("Assigned to"), "note": _("Completion note"),
-        "week": _("Week"), "origin": _("Origin"), "item_code": _("Screening code"),
-        "item_name": _("Item"), "item_basis": _("Basis"), "support_department": _("Supporting department"),
-        "sent_on": _("Sent on"), "offlist_reason": _("Why it is not on the list"), "gate": _("Screening"),
-        "gate_reason": _("Approver's note"), "dispatch_id": _("Dispatch"), "duplicate_of": _("Repeats task"),
-        "flag": _("Flag"), "flag_note": _("Flag note"),
+        # The phone's checks before saving, with the server's own limits (from /api/schema).
+        "check.required": _("Fill in “%(field)s”.", field="{field}"),
+        "check.tooLong": _("“%(field)s” can have at most %(max)s characters; this is %(over)s too many.",
+                           field="{field}", max="{max}", over="{over}"),
+        "check.integer": _("“%(field)s” must be a whole number.", field="{field}"),
+        "check.range": _("“%(field)s” must be from %(min)s to %(max)s.", field="{field}", min="{min}", max="{max}"),
+        "check.date": _("“%(field)s” is not a date.", field="{field}"),
+        "check.week": _("“%(field)s” is not a week.", field="{field}"),
+        "check.dateRange": _("“%(field)s” must be from %(first)s to %(last)s.", field="{field}", first="{first}",
+                             last="{last}"),
+        "check.invalid": _("“%(field)s” has a value that cannot be saved.", field="{field}"),
+        "check.left": _("%(n)s characters left", n="{n}"),
+        "check.over": _("%(n)s characters over the limit of %(max)s", n="{n}", max="{max}"),
+        "noSchema": _("Connect once so this phone can load the forms; after that it works offline."),
+        # Refused entries: counted, never hidden behind "synced"; discarding asks and can be undone.
+        "rejectedCount": _("%(n)s refused by the server, to fix", n="{n}"),
+        "syncedButRejected": _("Synced, except %(n)s refused entries: fix or discard them.", n="{n}"),
+        "discardNew": _("This %(type)s never reached the server. Discarding deletes it from this phone: “%(what)s”.",
+                        type="{type}", what="{what}"),
+        "discardChange": _("Discard your change to this %(type)s and go back to the server's version? What you "
+                           "changed is deleted: “%(what)s”.", type="{type}", what="{what}"),
+        "discard": _("Discard"),
+        "discarded": _("Discarded."),
+        "weekPending": _("%(n)s entries of this week are not confirmed by the server yet (waiting or refused) "
+                         "and are not counted.", n="{n}"),
     }
 
 

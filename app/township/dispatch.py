@@ -20,11 +20,11 @@ from sqlalchemy.orm import selectinload
 
 from sync.types import APPROVERS, OFFLIST_REASON_MIN, TOWNSHIP_ROLES, TYPES
 
-from .. import scope, sync_service
+from .. import labels, scope, sync_service
 from ..extensions import db
 from ..models import Task, Unit, User, WorkItem, utcnow
 from ..worklist import service as worklist
-from . import bp, labels, queries, records
+from . import bp, queries, records
 from .forms import DecisionForm, DispatchForm, ReviseForm, WithdrawForm
 from .routes import ALLOWED_ROLES, record_url, township_required
 

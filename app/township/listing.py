@@ -14,8 +14,8 @@ from flask import render_template, request
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 
-from .. import scope
-from . import bp, filters, labels, queries, records
+from .. import labels, scope
+from . import bp, filters, queries, records
 from .filters import Filters
 
 

@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from sync.types import TOWNSHIP_ROLES, TYPES
 
-from .. import scope, sync_service
-from . import bp, labels, queries, records, review
+from .. import labels, scope, sync_service
+from . import bp, queries, records, review
 from .forms import RecordActionForm, ReopenForm
 from .routes import fmt_time, record_url, township_required
 

@@ -13,8 +13,8 @@ from sync.engine import Actor
 from sync.mask import mask_record
 from sync.types import TYPES
 
+from .. import labels
 from ..sync_store import record_fields
-from . import labels
 from .queries import to_local
 
 

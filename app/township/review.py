@@ -22,10 +22,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.types import TYPES
 
-from .. import scope
+from .. import labels, scope
 from ..extensions import db
 from ..models import SYNCED_MODELS, Review, ReviewMark, Unit, User, utcnow
-from . import filters, labels, records
+from . import filters, records
 from .filters import Filters
 from .queries import PER_PAGE, to_local, usernames
 

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import scope, sync_service
-from . import bp, filters, labels, queries, review
+from .. import labels, scope, sync_service
+from . import bp, filters, queries, review
 from .forms import MarkForm, ReviewForm
 from .routes import ALLOWED_ROLES, record_url, township_required
 

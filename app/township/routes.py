@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import scope
+from .. import labels, scope
 from ..api.errors import ApiError
 from ..api.routes import revoke
 from ..extensions import login_manager
 from ..models import utcnow
-from . import bp, filters, labels, listing, queries, records
+from . import bp, filters, listing, queries, records
 from .forms import RevokeForm
 
 ALLOWED_ROLES = ("township_staff", "township_approver", "admin")

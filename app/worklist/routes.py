@@ -17,11 +17,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync.types import FLAGS
 
-from .. import scope
+from .. import labels, scope
 from ..extensions import csrf, db, login_manager
 from ..models import WORK_ITEM_STATUSES, Task, User, WorkItem
 from ..reports.formats import to_csv
-from ..township import filters, labels, listing
+from ..township import filters, listing
 from ..township.routes import fmt_time, record_url, township_required
 from . import imports, parse, service, stats
 from .forms import ConfirmForm, ImportForm

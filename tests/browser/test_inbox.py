@@ -223,6 +223,7 @@ def test_a_task_withdrawn_while_the_phone_was_offline(context, page, server, app
     expect(card.locator(".more")).to_be_hidden()
     expect(card.locator("button:visible")).to_have_count(1)  # only: discard my change
     card.locator(".entry-discard").click()
+    page.click("#confirm-yes")
     expect(card).to_have_attribute("data-state", "confirmed")
     expect(card).to_have_attribute("data-flag", "")
     expect(card.locator("button:visible")).to_have_count(0)

@@ -23,11 +23,16 @@ def test_offline_problem_request_and_task_arrive_linked(context, page, server, a
     context.set_offline(True)
     server.hits.clear()
 
-    # One tap on a journal entry makes a problem linked to it, titled with the entry's first line.
+    # A journal entry drafts a problem linked to it: the form opens with a short title and the entry as the
+    # detail, and nothing is made until it is saved.
     open_view(page, "journal")
     write_journal(page, "村口水渠堵塞,雨天漫到路上\n下午和组长去现场看了")
     entry(page, "村口水渠堵塞").locator(".entry-problem").click()
     expect(page).to_have_url(re.compile(r"#problems$"))
+    expect(page.locator("#problem-form [name=title]")).to_have_value("村口水渠堵塞,雨天漫到路上")
+    expect(page.locator("#problem-form [name=detail]")).to_have_value("村口水渠堵塞,雨天漫到路上\n下午和组长去现场看了")
+    expect(page.locator("#problem-list .entry")).to_have_count(0)
+    page.click("#problem-form [type=submit]")
     from_journal = item(page, "problem", "村口水渠堵塞,雨天漫到路上")
     expect(from_journal).to_have_attribute("data-state", "waiting")
     expect(from_journal).to_have_attribute("data-status", "open")
@@ -46,6 +51,9 @@ def test_offline_problem_request_and_task_arrive_linked(context, page, server, a
     expect(request).to_have_attribute("data-status", "recorded")
     expect(request).to_contain_text("13812345678")  # the village's own phone sees it in full
     request.locator(".to-problem").click()
+    expect(page.locator("#problem-form [name=title]")).to_have_value("希望在三组装两盏路灯")
+    page.click("#problem-form [type=submit]")
+    open_view(page, "pavilion")
     expect(request).to_have_attribute("data-status", "accepted")
     expect(request.locator(".linked")).to_be_visible()
     expect(request.locator(".to-problem")).to_be_hidden()
@@ -105,20 +113,20 @@ def test_problem_moves_offer_only_allowed_moves_and_ask_for_words(page, server, 
     expect(problem.locator(".badge-urgent")).to_be_visible()
     page.select_option("#problem-filter", "all")  # resolved problems leave the default "to do" list
     visible = lambda: sorted(b.get_attribute("data-move") for b in problem.locator("[data-move]:visible").all())  # noqa: E731
-    assert visible() == ["resolve", "start"]
+    assert visible() == ["in_progress", "resolved"]  # the moves of the schema, from "open"
 
-    problem.locator("[data-move=start]").click()
+    problem.locator("[data-move=in_progress]").click()
     expect(problem).to_have_attribute("data-status", "in_progress")
     # Each sync step redraws the item; a click whose press and release fall on either side of a redraw is lost.
     expect(problem).to_have_attribute("data-state", "confirmed")
-    problem.locator("[data-move=resolve]").click()
+    problem.locator("[data-move=resolved]").click()
     page.click("#prompt-form [type=submit]")  # empty: asked again, nothing saved
     expect(page.locator("#prompt-error")).to_be_visible()
     answer_prompt(page, "换了200米新管")
     expect(problem).to_have_attribute("data-status", "resolved")
     expect(problem).to_have_attribute("data-state", "confirmed")
-    assert visible() == ["reopen"]  # verifying is the township's
-    problem.locator("[data-move=reopen]").click()
+    assert visible() == ["in_progress", "open"]  # reopening, either way; verifying is the township's
+    problem.locator("[data-move=open]").click()
     answer_prompt(page, "又漏水了")
     expect(problem).to_have_attribute("data-status", "open")
     expect(problem).to_have_attribute("data-state", "confirmed")
@@ -219,7 +227,7 @@ def test_own_plan_item_defaults_to_this_week_and_shows_in_mondays_plan(page, ser
     request.locator(".livelihood").click()
     expect(request.locator(".badge-livelihood")).to_be_visible()
     expect(request).to_have_attribute("data-state", "confirmed")
-    request.locator("[data-move=answer]").click()
+    request.locator("[data-move=answered]").click()
     answer_prompt(page, "已和食堂商量少放盐")
     expect(request).to_have_attribute("data-status", "answered")
     expect(request).to_have_attribute("data-state", "confirmed")
@@ -273,14 +281,16 @@ def test_rejected_move_shows_the_reason_and_can_be_discarded(context, page, serv
             "changes": [], "cursor": body["cursor"], "more": False})
 
     context.route("**/api/sync", reject)
-    problem.locator("[data-move=start]").click()
+    problem.locator("[data-move=in_progress]").click()
     expect(problem).to_have_attribute("data-state", "rejected")
     expect(problem.locator(".entry-error")).to_be_visible()
     expect(problem.locator("[data-move]:visible")).to_have_count(0)  # fix it first
     context.unroute("**/api/sync")
     problem.locator(".entry-discard").click()
+    expect(page.locator("#confirm-text")).to_contain_text("桥栏杆松动")  # asked first, naming what goes
+    page.click("#confirm-yes")
     expect(problem).to_have_attribute("data-state", "confirmed")
     expect(problem).to_have_attribute("data-status", "open")
-    expect(problem.locator("[data-move=start]")).to_be_visible()
+    expect(problem.locator("[data-move=in_progress]")).to_be_visible()
     [row] = records(app, "Problem")
     assert row["status"] == "open"

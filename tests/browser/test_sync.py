@@ -112,24 +112,6 @@ def test_revoked_device_asks_to_log_in_again_and_keeps_the_entry(page, server, a
     assert count_journals(text="排查村里的危房") == 1
 
 
-def test_rejected_entry_shows_the_reason_and_can_be_fixed(page, server, count_journals):
-    log_in(page, server)
-    wait_synced(page)
-    write_journal(page, "长" * 20001)  # longer than the server accepts
-    item = page.locator("#journal-list .entry").first
-    expect(item).to_have_attribute("data-state", "rejected")
-    expect(item.locator(".entry-error")).to_be_visible()
-    assert count_journals() == 0
-
-    item.locator(".entry-edit").click()
-    page.fill("#journal-form [name=text]", "整理了本周的问题清单")
-    page.click("#journal-form [type=submit]")
-    fixed = entry(page, "整理了本周的问题清单")
-    expect(fixed).to_have_attribute("data-state", "confirmed")
-    expect(page.locator("#journal-list .entry")).to_have_count(1)
-    assert count_journals(text="整理了本周的问题清单") == 1
-
-
 def test_edit_of_a_confirmed_entry_sends_only_the_change(page, server, app, count_journals):
     log_in(page, server)
     wait_synced(page)

@@ -21,8 +21,10 @@ function open(name, upgrade) {
 
 // Run fn(tx) in one transaction; resolves once it has committed, aborts it if fn throws.
 // fn may only await IndexedDB requests of this transaction, or it would commit early.
-export async function inTx(db, stores, mode, fn) {
-  const tx = db.transaction(stores, mode);
+// `strict`: resolve only once the write is on disk (Chromium's default is relaxed: a phone whose battery
+// dies right after "saved" could lose the entry). Used for what a person typed.
+export async function inTx(db, stores, mode, fn, { strict = false } = {}) {
+  const tx = db.transaction(stores, mode, strict ? { durability: 'strict' } : undefined);
   const finished = new Promise((resolve, reject) => {
     tx.oncomplete = resolve;
     tx.onerror = tx.onabort = () => reject(tx.error || new DOMException('Transaction aborted', 'AbortError'));

@@ -2,8 +2,10 @@
 // One shell page with hash routes: #journal (the default), #problems, #pavilion, #tasks, #week. The views
 // other than the journal live in views.js, loaded when first opened (and precached for offline use).
 import { countOutbox, getMeta, getSession, openUser, setMeta } from './db.js';
-import { acknowledge, allRecords, discard, save, saveMany } from './outbox.js';
+import { formOf } from './forms.js';
+import { acknowledge, allRecords, discard, rejected, restore, saveMany } from './outbox.js';
 import { registerWorker, requestBackgroundSync, storageReport } from './pwa.js';
+import { loadSchema, typeLabel } from './schema.js';
 import { Syncer } from './sync.js';
 import * as ui from './ui.js';
 import './logout.js';
@@ -27,7 +29,12 @@ async function main() {
   }
   const db = await openUser(session.user.id);
   const me = session.user.username;
-  let form = null;
+  try {
+    await loadSchema(db, document.documentElement.lang || 'zh-CN', session.user.role);
+  } catch (error) { // never fetched, and no connection now
+    ui.askLogin('noSchema');
+    return;
+  }
   let view = 'journal';
   let timer = null;
   let drawnOn = null; // the day of the last drawing: "this week" and "today" are drawn into the views
@@ -47,19 +54,29 @@ async function main() {
       return records;
     },
     save: async (type, id, values) => (await ctx.saveMany([{ type, id, values }]))[0],
-    edit: (rec) => (rec.type === 'journal' ? form.edit(rec) : loadViews().then((v) => v.edit(rec, ctx))),
+    edit: (rec) => formOf(rec.type, ctx).open(rec),
     ack: async (rec) => { await acknowledge(db, rec.id); await changed(); },
-    discard: async (rec) => { await discard(db, rec.id); await refresh(); },
+    discard: (rec) => discardAsked(rec),
     history: (rec) => import('./history.js').then((h) => h.open(rec, ctx)),
     // The comments (批注) on a record and the reply box; loaded when first opened.
     thread: (rec) => import('./thread.js').then((m) => m.open(rec, ctx)),
-    // One tap: a problem linked to the journal entry, titled with its first line.
+    // A journal entry drafted into a problem: the problem form opens prefilled; nothing is made until saved.
     async toProblem(rec) {
-      await ctx.save('problem', null, { ...ui.problemFrom(rec.fields.text), source_type: 'journal', source_id: rec.id });
       location.hash = '#problems';
-      ctx.message(ui.t('madeProblem'));
+      (await loadViews()).draftProblem(rec, ctx);
     },
   };
+
+  // Discarding asks first, says what will be deleted, and can be undone for a while.
+  async function discardAsked(rec) {
+    const what = ui.preview(rec);
+    const question = rec.server ? ui.t('discardChange', { type: typeLabel(rec.type), what })
+      : ui.t('discardNew', { type: typeLabel(rec.type), what });
+    if (!(await ui.confirm(question, ui.t('discard')))) return;
+    const kept = await discard(db, rec.id);
+    await refresh();
+    if (kept) ui.offerUndo(ui.t('discarded'), async () => { if (await restore(db, kept)) await refresh(); });
+  }
 
   async function changed() {
     await refresh();
@@ -82,8 +99,22 @@ async function main() {
     });
     if (view === 'journal') ui.renderList(data.journal, { ...ctx, problems: data.problem });
     else (await loadViews()).render(view, data, ctx);
-    ui.renderCounts(await countOutbox(db), await getMeta(db, 'lastSync'));
+    await counts();
     if (ui.$('thread').open) (await import('./thread.js')).draw(ctx);
+  }
+
+  // The sync bar's counts: waiting, and refused (a tap opens the first refused entry to fix it).
+  async function counts(at) {
+    const [waiting, refused] = await Promise.all([countOutbox(db), rejected(db)]);
+    ui.renderCounts(waiting, refused.length, at || (await getMeta(db, 'lastSync')), () => {
+      const rec = refused[0];
+      const about = rec && rec.type === 'review' ? ctx.byId.get(rec.fields.target_id) : rec;
+      if (!about) return;
+      location.hash = `#${VIEW_OF[about.type] || 'journal'}`;
+      if (rec.type === 'review') ctx.thread(about);
+      else ctx.edit(rec);
+    });
+    return refused.length;
   }
 
   function route() {
@@ -97,7 +128,10 @@ async function main() {
     // A view is shown once it is drawn: views.js (loaded on first use) wires the "new" buttons when it
     // first draws, so a view shown earlier had buttons that did nothing yet, and the last drawing's items.
     return refresh().finally(() => {
-      if (view === drawing) for (const v of VIEWS) ui.show(ui.$(`view-${v}`), v === view);
+      if (view !== drawing) return;
+      for (const v of VIEWS) ui.show(ui.$(`view-${v}`), v === view);
+      const form = ui.$(`view-${view}`).querySelector('.card:not([hidden]):not([data-inline])');
+      if (form) form.scrollIntoView({ block: 'start' }); // a form opened on the way here (journal → problem)
     });
   }
 
@@ -117,21 +151,16 @@ async function main() {
     } catch (error) { /* offline: the kept list will do */ }
   }
 
-  form = ui.journalForm({
-    onSave: async (id, values) => {
-      await save(db, 'journal', id, values, me);
-      await changed();
-    },
-  });
+  formOf('journal', ctx).open(null);
 
   syncer = new Syncer(db, session, people);
   syncer.addEventListener('change', refresh);
-  syncer.addEventListener('status', (event) => {
-    ui.renderStatus(event.detail);
+  syncer.addEventListener('status', async (event) => {
     if (event.detail.status === 'synced') { // a sync that brought nothing does not redraw (see sync.js)
-      if (ui.today() !== drawnOn) refresh();
-      else countOutbox(db).then((n) => ui.renderCounts(n, event.detail.at));
-    }
+      if (ui.today() !== drawnOn) await refresh();
+      // "Synced" is never said while a refused entry waits for a fix.
+      ui.renderStatus({ ...event.detail, rejected: await counts(event.detail.at) });
+    } else ui.renderStatus(event.detail);
     // Background Sync fires at once when the browser thinks it is online, so ask only when it is not;
     // network errors while "online" are retried by the backoff timer instead.
     if (event.detail.status === 'offline') requestBackgroundSync();

@@ -5,33 +5,19 @@
 // A status move is never folded into an earlier op: each move is its own op, so the server checks it
 // from the state it really has, and the record's history shows every step.
 import { inTx, req, uuid } from './db.js';
-
-// The fields the phone sends, per type (server-set fields such as a task's `origin`, and the township's
-// dispatch-gate fields such as `item_code` or `gate`, are never sent).
-export const FIELDS = {
-  journal: ['date', 'text', 'visits', 'places', 'reflection'],
-  problem: ['title', 'detail', 'category', 'urgent', 'status', 'owner', 'due', 'resolution', 'source_type',
-    'source_id', 'reopen_reason'],
-  meeting: ['date', 'place', 'topic', 'attendance', 'minutes'],
-  request: ['content', 'category', 'resident_name', 'resident_contact', 'meeting_id', 'status', 'reply',
-    'replied_on', 'livelihood_project', 'problem_id'],
-  task: ['title', 'detail', 'due', 'assignee', 'status', 'note', 'week', 'flag', 'flag_note'],
-  review: ['target_type', 'target_id', 'comment', 'reply_to'], // a village reply; `decision` is the township's
-};
-// Shown at once for a new record; the server sets the same defaults.
-const DEFAULTS = { problem: { status: 'open' }, request: { status: 'recorded' }, task: { status: 'received' } };
+import { defaults, writable } from './schema.js';
 
 const isSet = (v) => v !== null && v !== undefined && v !== '';
 
 function filled(type, values) {
   const out = {};
-  for (const k of FIELDS[type]) if (isSet(values[k])) out[k] = values[k];
+  for (const k of writable(type)) if (isSet(values[k])) out[k] = values[k];
   return out;
 }
 
 function changed(type, values, from) {
   const out = {};
-  for (const k of FIELDS[type]) {
+  for (const k of writable(type)) {
     if (k in values && (values[k] ?? null) !== (from?.[k] ?? null)) out[k] = values[k] ?? null;
   }
   return out;
@@ -58,7 +44,7 @@ async function saveIn(tx, type, id, values, author, at) {
   let op = null;
   let folded = false;
   if (!rec) {
-    rec = { id: id || uuid(), type, version: null, server: null, fields: { ...DEFAULTS[type] }, author, createdAt: at };
+    rec = { id: id || uuid(), type, version: null, server: null, fields: defaults(type), author, createdAt: at };
     op = { base: null, set: filled(type, values) };
   } else if (last && !last.sent && !last.ack && !moves) { // not sent yet: fold the edit into it
     const set = { ...last.set, ...changed(type, values, rec.fields) };
@@ -92,14 +78,12 @@ export async function saveMany(db, items, author) {
     const out = [];
     for (const { type, id, values } of items) out.push(await saveIn(tx, type, id, values, author, at));
     return out;
-  });
+  }, { strict: true });
 }
 
 export async function save(db, type, id, values, author) {
   return (await saveMany(db, [{ type, id, values }], author))[0];
 }
-
-export const saveJournal = (db, id, values, author) => save(db, 'journal', id, values, author);
 
 // "Got it" on a record's conflicts: an op with `ack` (and nothing to set) that clears them on the server.
 export async function acknowledge(db, id) {
@@ -116,19 +100,33 @@ export async function acknowledge(db, id) {
     }
     Object.assign(rec, { conflicts: [], state: 'waiting', error: null });
     records.put(rec);
-  });
+  }, { strict: true });
 }
 
 // Give up a rejected change: back to what the server has (a rejected create disappears from the phone).
+// Returns the record as it was, for undo.
 export async function discard(db, id) {
   return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
     const records = tx.objectStore('records');
     const outbox = tx.objectStore('outbox');
     const rec = await req(records.get(id));
-    if (!rec || rec.state !== 'rejected' || (await req(outbox.index('id').count(id)))) return;
+    if (!rec || rec.state !== 'rejected' || (await req(outbox.index('id').count(id)))) return null;
     if (!rec.server) records.delete(id);
     else records.put({ ...rec, fields: { ...rec.server }, state: 'confirmed', error: null });
-  });
+    return rec;
+  }, { strict: true });
+}
+
+// Undo a discard: the record as it was, unless it has changed since (a newer version pulled, a new edit).
+export async function restore(db, kept) {
+  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+    const records = tx.objectStore('records');
+    const now = await req(records.get(kept.id));
+    const pending = await req(tx.objectStore('outbox').index('id').count(kept.id));
+    if (pending || (now && (now.version !== kept.version || now.state !== 'confirmed'))) return false;
+    records.put(kept);
+    return true;
+  }, { strict: true });
 }
 
 // The next ops to send (one per record, oldest first), marked as sent before they go.
@@ -240,6 +238,12 @@ export async function allRecords(db) {
   by.journal.sort((a, b) => (b.fields.date || '').localeCompare(a.fields.date || '')
     || (b.createdAt || '').localeCompare(a.createdAt || ''));
   return by;
+}
+
+// The live records the server refused, waiting for a fix or a discard.
+export async function rejected(db) {
+  const all = await inTx(db, 'records', 'readonly', (tx) => req(tx.objectStore('records').getAll()));
+  return all.filter((r) => !r.deleted && r.state === 'rejected');
 }
 
 export async function journals(db) {

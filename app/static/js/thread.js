@@ -4,7 +4,8 @@
 // Opening a thread marks its comments read on this phone: meta "seen" maps a comment's id to the version
 // read, so a comment the township edits later counts as new again. Loaded when a thread is first opened.
 import { getMeta, inTx, req } from './db.js';
-import { $, clone, has, show, t, when } from './ui.js';
+import { explain, problemWith } from './schema.js';
+import { $, clone, show, t, value, when } from './ui.js';
 
 let target = null; // the record whose thread is open
 let fresh = new Set(); // the comments that were unread when it was opened
@@ -28,7 +29,7 @@ export function message(m, names, actions = {}) {
   const decision = li.querySelector('.r-decision');
   if (m.decision) {
     li.dataset.decision = m.decision;
-    decision.textContent = t(`d.${m.decision}`);
+    decision.textContent = value('review', 'decision', m.decision);
     decision.classList.add(`d-${m.decision}`);
     show(decision, true);
   }
@@ -46,8 +47,7 @@ export function message(m, names, actions = {}) {
   }
   if (m.state === 'rejected') {
     const error = li.querySelector('.entry-error');
-    const code = m.error && `error.${m.error.code}`;
-    error.textContent = (has(code) ? t(code) : m.error && m.error.message) || t('rejected');
+    error.textContent = explain({ type: 'review', fields: { comment: m.comment }, error: m.error });
     show(error, true);
   }
   for (const [cls, fn] of [['.r-reply', actions.reply], ['.r-discard', actions.discard]]) {
@@ -127,8 +127,9 @@ function wire(ctx) {
     event.preventDefault();
     show(error, false);
     const comment = form.elements.comment.value.trim();
-    if (!comment) {
-      error.textContent = t('replyRequired');
+    const problem = comment ? problemWith('review', 'comment', comment) : t('replyRequired');
+    if (problem) {
+      error.textContent = problem;
       show(error, true);
       return form.elements.comment.focus();
     }

@@ -1,5 +1,7 @@
 // Drawing the field page from local data. All text comes from the server-rendered page (translated), all
 // markup from its <template> elements.
+import { explain, fieldLabel, valueLabel } from './schema.js';
+
 export const $ = (id) => document.getElementById(id);
 const STRINGS = JSON.parse($('strings').textContent);
 const LANG = (document.documentElement.lang || 'zh-CN').replace(/_/g, '-');
@@ -33,6 +35,20 @@ export function thisWeek() {
   d.setUTCDate(d.getUTCDate() + 6);
   return { week: isoWeek(monday), monday, sunday: d.toISOString().slice(0, 10) };
 }
+// The Monday and Sunday of an ISO week ("2026-W47"), or null if it is not one.
+export function weekDays(week) {
+  const m = /^(\d{4})-W(\d{2})$/.exec(week || '');
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 53) return null;
+  const jan4 = new Date(Date.UTC(Number(m[1]), 0, 4));
+  const monday = new Date(jan4);
+  monday.setUTCDate(jan4.getUTCDate() - ((jan4.getUTCDay() || 7) - 1) + 7 * (Number(m[2]) - 1));
+  const day = monday.toISOString().slice(0, 10);
+  if (isoWeek(day) !== week) return null; // week 53 of a year that has 52
+  monday.setUTCDate(monday.getUTCDate() + 6);
+  return [day, monday.toISOString().slice(0, 10)];
+}
+// Characters as the server counts them (code points, not UTF-16 units).
+export const chars = (text) => [...text].length;
 // The date (Asia/Shanghai) of an ISO time.
 export function dayOf(iso) {
   return iso ? new Date(iso).toLocaleDateString('en-CA', { timeZone: ZONE }) : '';
@@ -51,28 +67,30 @@ function bytes(n) {
 
 export const show = (el, on) => { el.hidden = !on; };
 
-// A problem made from a text (a journal entry, a request): its first line is the title, all of it the detail.
+// A problem drafted from a text (a journal entry, a request): a short title from its first sentence, and
+// the whole text as the detail. It only fills the form; nothing is made until the form is saved.
+const TITLE_CHARS = 30;
 export function problemFrom(text = '') {
   const all = text.trim();
-  const title = all.split('\n')[0].trim().slice(0, 200);
-  return { title, detail: all !== title ? all : null };
+  const first = all.split('\n')[0].split(/(?<=[。！？；!?;])/)[0].trim();
+  const title = chars(first) > TITLE_CHARS ? `${[...first].slice(0, TITLE_CHARS).join('')}…` : first;
+  return { title, detail: all || null };
 }
 
 export function clone(id) {
   return $(id).content.firstElementChild.cloneNode(true);
 }
 
-// A field's value as people read it.
+// A field's value as people read it: statuses and other enums by the schema's labels.
 export function value(type, field, v) {
   if (v === null || v === undefined || v === '') return t('empty');
   if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
-  if (field === 'status' && has(`st.${type}.${v}`)) return t(`st.${type}.${v}`);
-  if (field === 'source_type' && has(`type.${v}`)) return t(`type.${v}`);
-  if (has(`v.${type}.${field}.${v}`)) return t(`v.${type}.${field}.${v}`); // other enums (a task's flag, gate)
+  const named = valueLabel(type, field, v);
+  if (named) return named;
   if (/_id$/.test(field)) return t('linkedRecord');
   return String(v);
 }
-export const label = (field) => (has(`f.${field}`) ? t(`f.${field}`) : field);
+export const label = (type, field) => fieldLabel(type, field);
 
 // What every item shows, whatever its type: sync state, rejection with a way to fix it, open conflicts with
 // "got it", and the buttons for edit and history. ctx: {me, edit, ack, discard, history}.
@@ -89,11 +107,7 @@ export function decorate(item, rec, ctx, editable = true) {
     if (fn) el.addEventListener('click', fn);
   };
   const error = item.querySelector('.entry-error');
-  if (state === 'rejected') {
-    const code = rec.error && `error.${rec.error.code}`;
-    const reason = has(code) ? t(code) : (rec.error && rec.error.message) || t('rejected');
-    error.textContent = `${reason} ${t('fixHint')}`;
-  }
+  if (state === 'rejected') error.textContent = `${explain(rec)} ${t('fixHint')}`;
   show(error, state === 'rejected');
   const conflicts = rec.conflicts || [];
   show(item.querySelector('.badge-conflict'), conflicts.length > 0);
@@ -102,7 +116,7 @@ export function decorate(item, rec, ctx, editable = true) {
   if (conflicts.length) {
     box.querySelector('.conflict-list').replaceChildren(...conflicts.map((c) => {
       const row = clone('tpl-conflict-row');
-      row.querySelector('.c-field').textContent = label(c.field);
+      row.querySelector('.c-field').textContent = label(rec.type, c.field);
       row.querySelector('.c-kept').textContent = value(rec.type, c.field, c.kept);
       row.querySelector('.c-lost').textContent = value(rec.type, c.field, c.lost);
       row.querySelector('.c-by').textContent = [c.by, c.at && when(c.at)].filter(Boolean).join(' · ');
@@ -174,19 +188,25 @@ export function renderList(records, ctx) {
   show($('journal-empty'), records.length === 0);
 }
 
-export function renderCounts(waiting, lastSync) {
+// The sync bar's counts. A refused entry is counted apart and never hidden behind "synced".
+export function renderCounts(waiting, rejected, lastSync, openRejected) {
   $('sync-waiting').textContent = t('waitingCount', { n: waiting });
   $('sync-waiting').classList.toggle('has-waiting', waiting > 0);
+  const refused = $('sync-rejected');
+  refused.textContent = t('rejectedCount', { n: rejected });
+  refused.onclick = openRejected;
+  show(refused, rejected > 0);
   $('sync-last').textContent = lastSync ? t('lastSync', { time: when(lastSync) }) : t('neverSynced');
 }
 
 const STATUS = { syncing: 'syncing', synced: 'synced', offline: 'offline', retry: 'retry', serverError: 'serverError' };
 
-export function renderStatus({ status, seconds, message }) {
+export function renderStatus({ status, seconds, message, rejected = 0 }) {
   const el = $('sync-status');
   el.dataset.status = status;
   if (status === 'relogin') return askLogin('relogin');
-  if (status === 'error') el.textContent = `${message || ''} ${seconds ? t('retry', { s: seconds }) : ''}`.trim();
+  if (status === 'synced' && rejected) el.textContent = t('syncedButRejected', { n: rejected });
+  else if (status === 'error') el.textContent = `${message || ''} ${seconds ? t('retry', { s: seconds }) : ''}`.trim();
   else el.textContent = STATUS[status] ? t(STATUS[status], { s: seconds }) : '';
   if (status === 'synced') show($('relogin'), false);
 }
@@ -219,72 +239,43 @@ export function renderStorage(report) {
   el.classList.toggle('warn', report.low);
 }
 
-// The journal form: read and validate, fill for editing, reset for a new entry.
-export function journalForm({ onSave }) {
-  const form = $('journal-form');
-  const error = $('journal-error');
-  const saved = $('journal-saved');
-  const cancel = $('journal-cancel');
-  const el = form.elements;
+// A record in a few words, for a question about it.
+const TITLE = { journal: 'text', problem: 'title', meeting: 'topic', request: 'content', task: 'title', review: 'comment' };
+export function preview(rec) {
+  const text = String(rec.fields[TITLE[rec.type]] || '').trim().split('\n')[0];
+  return chars(text) > 40 ? `${[...text].slice(0, 40).join('')}…` : text;
+}
 
-  function reset() {
-    form.reset();
-    el.id.value = '';
-    el.date.value = today();
-    $('form-title').textContent = t('newTitle');
-    show(cancel, false);
-  }
-
-  function edit(rec) {
-    const f = rec.fields;
-    el.id.value = rec.id;
-    el.date.value = f.date || today();
-    el.text.value = f.text || '';
-    el.visits.value = Number.isInteger(f.visits) ? String(f.visits) : '';
-    el.places.value = f.places || '';
-    el.reflection.value = f.reflection || '';
-    $('form-title').textContent = t('editTitle');
-    show(cancel, true);
-    saved.textContent = '';
-    form.scrollIntoView({ behavior: 'smooth', block: 'start' });
-    el.text.focus({ preventScroll: true });
-  }
-
-  function fail(message, field) {
-    error.textContent = message;
-    show(error, true);
-    field.focus();
-  }
-
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    show(error, false);
-    saved.textContent = '';
-    const text = el.text.value.trim();
-    const visitsRaw = el.visits.value.trim();
-    const visits = visitsRaw === '' ? null : Number(visitsRaw);
-    if (!text) return fail(t('textRequired'), el.text);
-    if (visits !== null && (!Number.isInteger(visits) || visits < 0)) return fail(t('visitsInvalid'), el.visits);
-    const values = {
-      date: el.date.value || today(),
-      text,
-      visits,
-      places: el.places.value.trim() || null,
-      reflection: el.reflection.value.trim() || null,
+// Ask before doing something that deletes what a person typed; resolves true to go ahead.
+export function confirm(question, yes) {
+  const dialog = $('confirm');
+  $('confirm-text').textContent = question;
+  $('confirm-yes').textContent = yes;
+  dialog.showModal();
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      $('confirm-yes').onclick = $('confirm-no').onclick = dialog.onclose = null;
+      if (dialog.open) dialog.close();
+      resolve(answer);
     };
-    const button = $('journal-save');
-    button.disabled = true;
-    try {
-      await onSave(el.id.value || null, values);
-      reset();
-      saved.textContent = t('saved');
-    } catch (e) {
-      fail(String(e), el.text);
-    } finally {
-      button.disabled = false;
-    }
+    $('confirm-yes').onclick = () => finish(true);
+    $('confirm-no').onclick = () => finish(false);
+    dialog.onclose = () => finish(false);
   });
-  cancel.addEventListener('click', () => { reset(); saved.textContent = ''; });
-  reset();
-  return { edit };
+}
+
+// "Discarded. Undo" for a while after a discard.
+const UNDO_MS = 15000;
+let undoTimer = null;
+export function offerUndo(text, undo) {
+  const bar = $('undo-bar');
+  $('undo-text').textContent = text;
+  const hide = () => { clearTimeout(undoTimer); show(bar, false); };
+  $('undo-button').onclick = async () => {
+    hide();
+    await undo();
+  };
+  clearTimeout(undoTimer);
+  undoTimer = setTimeout(hide, UNDO_MS);
+  show(bar, true);
 }

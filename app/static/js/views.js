@@ -1,54 +1,36 @@
 // Problems, the pavilion (meetings and residents' requests), tasks and the week. Loaded when one of these
 // views is first opened; everything is drawn from the phone's records, so it all works offline.
 import { uuid } from './db.js';
+import { formOf, options } from './forms.js';
+import { milestone, moves, order, problemWith, promptFor } from './schema.js';
 import { $, clone, dayOf, decorate, label, problemFrom, show, t, thisWeek, today, value } from './ui.js';
 
-// The status moves a village user may make, as buttons; `need` is asked for (and sent with the move).
-const MOVE = {
-  problem: { start: { to: 'in_progress' }, resolve: { to: 'resolved', need: 'resolution', keep: 1 },
-    back: { to: 'open' }, reopen: { to: 'open', need: 'reopen_reason' } },
-  request: { accept: { to: 'accepted' }, answer: { to: 'answered', need: 'reply', keep: 1, date: 'replied_on' },
-    close: { to: 'closed' } },
-  task: { start: { to: 'in_progress' }, done: { to: 'done', need: 'note', keep: 1 }, redo: { to: 'in_progress' } },
-};
-const ALLOWED = {
-  problem: { open: ['start', 'resolve'], in_progress: ['resolve', 'back'], resolved: ['reopen'], verified: ['reopen'] },
-  request: { recorded: ['accept', 'answer'], accepted: ['answer'], answered: ['close'] },
-  task: { received: ['start', 'done'], in_progress: ['done'], done: ['redo'] },
-};
-const ORDER = {
-  problem: ['open', 'in_progress', 'resolved', 'verified'],
-  request: ['recorded', 'accepted', 'answered', 'closed'],
-  task: ['received', 'in_progress', 'done'],
-};
-const rank = (rec) => ORDER[rec.type].indexOf(rec.fields.status);
+const rank = (rec) => order(rec.type).indexOf(rec.fields.status);
+const finished = (rec) => milestone(rec.type).includes(rec.fields.status);
 const newest = (a, b) => (b.createdAt || '').localeCompare(a.createdAt || '');
 const dueFirst = (a, b) => (a.fields.due || '9').localeCompare(b.fields.due || '9');
 const byId = (list) => new Map(list.map((r) => [r.id, r]));
-// The day a record last changed (on the server, or here if later).
-const changedOn = (rec) => dayOf([rec.updatedAt, rec.localAt].filter(Boolean).sort().pop());
-// The states that count in Friday's review, and the day a record reached them: the server's `reached_at`
-// (the moment the township's weekly report counts too); a move made on this phone and not confirmed yet
-// counts from when it was made; a record pulled before `reached_at` existed falls back to its last change
-// (a request to its reply date).
-const REACHED = { problem: ['resolved', 'verified'], request: ['answered', 'closed'], task: ['done'] };
+// The day a record last changed on the server.
+const changedOn = (rec) => dayOf(rec.updatedAt);
+// The week's figures count only what the server has confirmed (never a refused or unsent entry): a record
+// reached its milestone (resolved, answered, done) on the server's `reached_at`, the moment the township's
+// weekly report counts too; a record pulled before `reached_at` existed falls back to its last change.
+const confirmed = (rec) => Boolean(rec.server);
 function reachedOn(rec) {
-  const states = REACHED[rec.type];
-  if (!states.includes(rec.fields.status)) return '';
-  if (!rec.server || !states.includes(rec.server.status)) return rec.state === 'rejected' ? '' : dayOf(rec.localAt);
-  return dayOf(rec.reachedAt) || (rec.type === 'request' && rec.fields.replied_on) || changedOn(rec);
+  if (!confirmed(rec) || !milestone(rec.type).includes(rec.server.status)) return '';
+  return dayOf(rec.reachedAt) || (rec.type === 'request' && rec.server.replied_on) || changedOn(rec);
 }
 
 // A small modal asking for the text a move needs (and a date, for a reply).
-function ask({ title, text, need, date }) {
+function ask({ type, title, text, need, date, day }) {
   const dialog = $('prompt');
   const form = $('prompt-form');
   const el = form.elements;
   $('prompt-title').textContent = title;
-  $('prompt-label').textContent = label(need);
+  $('prompt-label').textContent = label(type, need);
   el.text.value = text || '';
   show($('prompt-date'), Boolean(date));
-  el.date.value = date || '';
+  el.date.value = day || '';
   show($('prompt-error'), false);
   dialog.showModal();
   return new Promise((resolve) => {
@@ -60,8 +42,9 @@ function ask({ title, text, need, date }) {
     form.onsubmit = (event) => {
       event.preventDefault();
       const v = el.text.value.trim();
-      if (!v) {
-        $('prompt-error').textContent = t('required');
+      const problem = problemWith(type, need, v || null) || (date && problemWith(type, date, el.date.value || null));
+      if (problem) {
+        $('prompt-error').textContent = problem;
         show($('prompt-error'), true);
         return el.text.focus();
       }
@@ -72,120 +55,37 @@ function ask({ title, text, need, date }) {
   });
 }
 
-async function move(rec, name, ctx) {
-  const m = MOVE[rec.type][name];
-  const values = { status: m.to };
+// A status move; what it needs (a resolution, a reason, a reply and its date) is asked for and sent with it.
+async function move(rec, m, ctx) {
+  const values = { [m.field]: m.to };
   if (m.need) {
-    const answer = await ask({ title: t(`move.${rec.type}.${name}`), need: m.need,
-      text: m.keep && rec.fields[m.need], date: m.date && (rec.fields[m.date] || today()) });
+    const answer = await ask({ type: rec.type, title: promptFor(m.need) || m.label, need: m.need,
+      text: m.fresh ? '' : rec.fields[m.need], date: m.dated, day: m.dated && (rec.fields[m.dated] || today()) });
     if (!answer) return;
     values[m.need] = answer.text;
-    if (m.date) values[m.date] = answer.date;
+    if (m.dated) values[m.dated] = answer.date;
   }
   await ctx.save(rec.type, rec.id, values);
   ctx.message(t('saved'));
 }
 
-// A request becomes a problem: the problem, and the request linked to it (accepted if it was only
-// recorded), are saved in one transaction.
-async function requestToProblem(rec, ctx) {
+// A request becomes a problem: the problem form opens prefilled; saving it saves the problem and links the
+// request to it (accepted if it was only recorded), in one transaction.
+function requestToProblem(rec, ctx) {
   const f = rec.fields;
-  const id = uuid();
-  await ctx.saveMany([
-    { type: 'problem', id, values: { ...problemFrom(f.content), category: f.category || null, source_type: 'request', source_id: rec.id } },
-    { type: 'request', id: rec.id, values: { problem_id: id, ...(f.status === 'recorded' ? { status: 'accepted' } : {}) } },
-  ]);
-  ctx.message(t('madeProblem'));
-}
-
-// ---- forms ----
-
-const forms = {};
-const fresh = {
-  problem: () => ({ status: 'open' }),
-  request: () => ({ status: 'recorded' }),
-  meeting: () => ({ date: today() }),
-  task: () => ({ status: 'received', week: thisWeek().week }),
-};
-
-function options(select, items, current) {
-  const keep = select.options[0];
-  const list = items.map(([v, text]) => new Option(text, v));
-  if (current && !items.some(([v]) => v === current)) list.push(new Option(current, current));
-  select.replaceChildren(keep, ...list);
-}
-
-function formOf(type, ctx) {
-  if (forms[type]) return forms[type];
-  const card = $(`${type}-card`);
-  const form = $(`${type}-form`);
-  const error = $(`${type}-error`);
-  const title = card.querySelector('.form-title');
-  const inputs = () => [...form.querySelectorAll('[name]')].filter((i) => i.name !== 'id');
-
-  function open(rec, preset = {}) {
-    form.reset();
-    show(error, false);
-    const f = rec ? rec.fields : { ...fresh[type](), ...preset };
-    form.elements.id.value = rec ? rec.id : '';
-    for (const select of form.querySelectorAll('[data-people]')) {
-      options(select, ctx.people.map((p) => [p.username, p.username]), f[select.name]);
-    }
-    for (const select of form.querySelectorAll('[data-meetings]')) {
-      options(select, ctx.data.meeting.map((m) => [m.id, `${m.fields.date || ''} ${m.fields.topic || ''}`]), f[select.name]);
-    }
-    for (const input of inputs()) {
-      if (input.type === 'checkbox') input.checked = Boolean(f[input.name]);
-      else input.value = f[input.name] ?? '';
-    }
-    for (const el of form.querySelectorAll('[data-when]')) show(el, el.dataset.when.split(' ').includes(f.status));
-    for (const input of form.querySelectorAll('[data-own]')) input.readOnly = f.origin === 'township';
-    title.textContent = rec ? title.dataset.editTitle : title.dataset.newTitle;
-    show(card, true);
-    card.scrollIntoView({ block: 'start' });
-  }
-
-  function fail(message, input) {
-    error.textContent = message;
-    show(error, true);
-    input.focus();
-  }
-
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    show(error, false);
-    const values = {};
-    for (const input of inputs()) {
-      if (input.readOnly || input.closest('[hidden]')) continue;
-      const raw = input.value.trim();
-      if (input.type === 'checkbox') values[input.name] = input.checked;
-      else if (input.type === 'number') values[input.name] = raw === '' ? null : Number(raw);
-      else values[input.name] = raw || null;
-      if (input.required && !raw) return fail(t('required'), input);
-      if (input.type === 'number' && raw && !(Number.isInteger(values[input.name]) && values[input.name] >= 0)) {
-        return fail(t('numberInvalid'), input);
-      }
-    }
-    if (type === 'meeting' && !values.date) values.date = today();
-    const button = form.querySelector('[type=submit]');
-    button.disabled = true;
-    try {
-      await ctx.save(type, form.elements.id.value || null, values);
-      show(card, false);
-      ctx.message(t('saved'));
-    } catch (e) {
-      fail(String(e), button);
-    } finally {
-      button.disabled = false;
-    }
-  });
-  form.querySelector('.form-cancel').addEventListener('click', () => show(card, false));
-  forms[type] = { open };
-  return forms[type];
+  formOf('problem', ctx).open(null, { ...problemFrom(f.content), category: f.category || null, source_type: 'request',
+    source_id: rec.id }, { linked: (id) => [{ type: 'request', id: rec.id,
+    values: { problem_id: id, ...(moves(rec).some((m) => m.to === 'accepted') ? { status: 'accepted' } : {}) } }] });
+  location.hash = '#problems';
 }
 
 export function edit(rec, ctx) {
   formOf(rec.type, ctx).open(rec);
+}
+
+// A journal entry drafted into a problem (the form opens prefilled; nothing is made until it is saved).
+export function draftProblem(rec, ctx) {
+  formOf('problem', ctx).open(null, { ...problemFrom(rec.fields.text), source_type: 'journal', source_id: rec.id });
 }
 
 // ---- lists ----
@@ -200,11 +100,18 @@ function fill(item, rec, ctx, editable = true) {
   item.dataset.status = rec.fields.status || '';
   decorate(item, rec, ctx, editable);
   const closed = rec.state === 'rejected' || !editable;
-  const allowed = closed ? [] : (ALLOWED[rec.type] || {})[rec.fields.status] || [];
-  for (const button of item.querySelectorAll('[data-move]')) {
-    show(button, allowed.includes(button.dataset.move));
-    button.addEventListener('click', () => move(rec, button.dataset.move, ctx));
-  }
+  const buttons = (closed ? [] : moves(rec)).map((m) => {
+    const button = document.createElement('button');
+    Object.assign(button, { type: 'button', textContent: m.label });
+    button.dataset.move = m.to;
+    button.addEventListener('click', () => move(rec, m, ctx));
+    return button;
+  });
+  // Where a card has a menu for the rare actions, only the move that finishes the work stays outside it.
+  const more = item.querySelector('.move-more');
+  const main = more ? buttons.filter((b) => milestone(rec.type).includes(b.dataset.move)) : buttons;
+  item.querySelector('.move-buttons').replaceChildren(...main);
+  if (more) more.replaceChildren(...buttons.filter((b) => !main.includes(b)));
   return item;
 }
 
@@ -216,7 +123,7 @@ function problems(data, ctx) {
   const filter = $('problem-filter').value;
   const journals = byId(data.journal);
   const keep = (r) => filter === 'all' || r.fields.status === filter
-    || (filter === 'active' && ['open', 'in_progress'].includes(r.fields.status));
+    || (filter === 'active' && !finished(r));
   list('problem-list', data.problem.filter(keep)
     .sort((a, b) => Boolean(b.fields.urgent) - Boolean(a.fields.urgent) || rank(a) - rank(b) || dueFirst(a, b) || newest(a, b))
     .map((rec) => {
@@ -271,9 +178,9 @@ function inWeek(date, w) {
 const fromTownship = (r) => r.fields.origin === 'township';
 // The gate is the township's: the server's word counts, even over a change of ours it refused.
 const withdrawn = (r) => ((r.server && r.server.gate) || r.fields.gate) === 'withdrawn';
-const isOpen = (r) => !withdrawn(r) && r.fields.status !== 'done';
+const isOpen = (r) => !withdrawn(r) && !finished(r);
 // Open tasks first (the ones assigned to me before the rest), then done ones, withdrawn ones last.
-const inboxRank = (r, me) => (withdrawn(r) ? 3 : r.fields.status === 'done' ? 2 : r.fields.assignee === me ? 0 : 1);
+const inboxRank = (r, me) => (withdrawn(r) ? 3 : finished(r) ? 2 : r.fields.assignee === me ? 0 : 1);
 const sentFirst = (a, b) => (b.fields.sent_on || '').localeCompare(a.fields.sent_on || '');
 
 // Flag a township task (标记问题): what is wrong with it, in a few words. The approver's answer comes back
@@ -303,7 +210,8 @@ function flagTask(rec, ctx) {
     const flag = el.flag.value;
     const note = el.flag_note.value.trim();
     if (!flag) return fail(t('flagKindRequired'), form.querySelector('[name=flag]'));
-    if (!note) return fail(t('required'), el.flag_note);
+    const problem = note ? problemWith('task', 'flag_note', note) : t('required');
+    if (problem) return fail(problem, el.flag_note);
     finish();
     await ctx.save('task', rec.id, { flag, flag_note: note });
     ctx.message(t('flagSaved'));
@@ -342,7 +250,7 @@ function inboxItem(rec, ctx, kept) {
   // The secretary hands the task to one of the village's people.
   const assign = item.querySelector('.assign');
   const select = assign.elements.assignee;
-  show(assign, ctx.session.user.role === 'secretary' && f.status !== 'done');
+  show(assign, ctx.session.user.role === 'secretary' && !finished(rec));
   options(select, ctx.people.map((p) => [p.username, p.username]), f.assignee);
   select.value = f.assignee || '';
   assign.addEventListener('submit', async (event) => {
@@ -381,7 +289,7 @@ function tasks(data, ctx) {
   const w = thisWeek();
   const now = (r) => (r.fields.week === w.week || inWeek(r.fields.due, w) ? 0 : 1);
   list('task-list', data.task.filter((r) => !fromTownship(r))
-    .sort((a, b) => now(a) - now(b) || (a.fields.status === 'done') - (b.fields.status === 'done') || dueFirst(a, b) || newest(a, b))
+    .sort((a, b) => now(a) - now(b) || finished(a) - finished(b) || dueFirst(a, b) || newest(a, b))
     .map((rec) => {
       const item = fill(clone('task-item'), rec, ctx);
       item.classList.toggle('this-week', now(rec) === 0);
@@ -406,24 +314,37 @@ function week(data) {
   const w = thisWeek();
   $('week-label').textContent = `${w.week} (${w.monday.slice(5)} – ${w.sunday.slice(5)})`;
   const status = (r) => value(r.type, 'status', r.fields.status);
-  const open = (r) => ['open', 'in_progress'].includes(r.fields.status);
   lines('plan-tasks', data.task.filter((r) => isOpen(r) && (r.fields.week === w.week || inWeek(r.fields.due, w)))
     .sort(dueFirst), (r) => r.fields.title, (r) => [status(r), r.fields.due, r.fields.assignee].filter(Boolean).join(' · '), '#tasks');
-  lines('plan-problems', data.problem.filter((r) => open(r) && (r.fields.urgent || (r.fields.due && r.fields.due <= w.sunday)))
+  lines('plan-problems', data.problem.filter((r) => !finished(r) && (r.fields.urgent || (r.fields.due && r.fields.due <= w.sunday)))
     .sort((a, b) => Boolean(b.fields.urgent) - Boolean(a.fields.urgent) || dueFirst(a, b)),
   (r) => r.fields.title, (r) => [r.fields.urgent && t('urgent'), status(r), r.fields.due, r.fields.owner].filter(Boolean).join(' · '), '#problems');
 
-  const journals = data.journal.filter((r) => inWeek(r.fields.date, w));
-  const done = data.task.filter((r) => inWeek(reachedOn(r), w));
-  const resolved = data.problem.filter((r) => inWeek(reachedOn(r), w));
-  const answered = data.request.filter((r) => inWeek(reachedOn(r), w));
-  lines('review-journals', journals, (r) => (r.fields.text || '').split('\n')[0], (r) => r.fields.date, '#journal');
-  lines('review-tasks', done, (r) => r.fields.title, (r) => r.fields.note || '', '#tasks');
-  lines('review-problems', resolved, (r) => r.fields.title, (r) => r.fields.resolution || '', '#problems');
-  lines('review-requests', answered, (r) => r.fields.content, (r) => r.fields.reply || '', '#pavilion');
-  const visits = journals.reduce((n, r) => n + (r.fields.visits || 0), 0);
-  $('review-sum').textContent = t('weekSum', { journals: journals.length, visits, tasks: done.length,
-    problems: resolved.length, requests: answered.length });
+  // Friday's review lists this week's entries (a refused one never; one not confirmed yet is marked so);
+  // its figures count only what the server has confirmed, as the server has it.
+  const pending = (r) => (r.state || 'confirmed') !== 'confirmed';
+  const shownOn = (r) => (!pending(r) ? reachedOn(r) : finished(r) && r.state !== 'rejected' ? dayOf(r.localAt) : '');
+  const journalDay = (r) => (r.state === 'rejected' ? '' : r.fields.date);
+  const mark = (r, text) => [text, pending(r) && t(r.state)].filter(Boolean).join(' · ');
+  const listed = {
+    journal: data.journal.filter((r) => inWeek(journalDay(r), w)),
+    task: data.task.filter((r) => inWeek(shownOn(r), w)),
+    problem: data.problem.filter((r) => inWeek(shownOn(r), w)),
+    request: data.request.filter((r) => inWeek(shownOn(r), w)),
+  };
+  lines('review-journals', listed.journal, (r) => (r.fields.text || '').split('\n')[0], (r) => mark(r, r.fields.date), '#journal');
+  lines('review-tasks', listed.task, (r) => r.fields.title, (r) => mark(r, r.fields.note), '#tasks');
+  lines('review-problems', listed.problem, (r) => r.fields.title, (r) => mark(r, r.fields.resolution), '#problems');
+  lines('review-requests', listed.request, (r) => r.fields.content, (r) => mark(r, r.fields.reply), '#pavilion');
+  const journals = data.journal.filter((r) => confirmed(r) && inWeek(r.server.date, w));
+  const counted = (type) => data[type].filter((r) => inWeek(reachedOn(r), w)).length;
+  const visits = journals.reduce((n, r) => n + (r.server.visits || 0), 0);
+  $('review-sum').textContent = t('weekSum', { journals: journals.length, visits, tasks: counted('task'),
+    problems: counted('problem'), requests: counted('request') });
+  const waiting = Object.values(listed).flat().filter(pending).length;
+  const refused = data.journal.filter((r) => r.state === 'rejected' && inWeek(r.fields.date, w)).length;
+  $('review-pending').textContent = waiting + refused ? t('weekPending', { n: waiting + refused }) : '';
+  show($('review-pending'), waiting + refused > 0);
 }
 
 let ready = false;

@@ -1,7 +1,8 @@
-"""What the township pages call things: record types, fields, statuses, and the engine's rejections.
+"""What the pages and the phone call things: record types, fields, statuses, moves, and the engine's rejections.
 
-Every label is a lazy msgid, so the page's locale decides. The field names are those of
-`sync/types.py`; a field missing here falls back to its protocol name.
+Every label is a lazy msgid, so the page's locale decides; the phone gets them with the schema
+(`for_schema`). The field names are those of `sync/types.py`; a field missing here falls back to its
+protocol name.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ TYPE_LABELS = {
     "meeting": _l("Pavilion meeting"),
     "request": _l("Resident request"),
     "task": _l("Task"),
+    "review": _l("Review comment"),
 }
 
 FIELD_LABELS = {
@@ -67,6 +69,24 @@ ENUM_LABELS = {
     ("task", "flag"): {"duplicate": _l("Duplicate dispatch"), "off_list": _l("Off the list"),
                        "unclear": _l("Unclear requirements"), "burden": _l("Too heavy a burden")},
 }
+
+ENUM_LABELS[("review", "target_type")] = TYPE_LABELS
+ENUM_LABELS[("review", "decision")] = DECISION_LABELS
+
+# The buttons of a status move, by (type, target); a move from a given state may have its own words.
+MOVE_LABELS = {
+    ("problem", "in_progress"): _l("Start work"), ("problem", "resolved"): _l("Resolved…"),
+    ("problem", "open"): _l("Back to open"), ("problem", "verified"): _l("Verify"),
+    ("problem", "resolved", "open"): _l("Reopen…"), ("problem", "verified", "open"): _l("Reopen…"),
+    ("problem", "resolved", "in_progress"): _l("Reopen and keep working…"),
+    ("request", "accepted"): _l("Accept"), ("request", "answered"): _l("Answer…"),
+    ("request", "closed"): _l("Mark closed"),
+    ("task", "in_progress"): _l("Start work"), ("task", "done"): _l("Done…"),
+    ("task", "done", "in_progress"): _l("Not done yet"),
+}
+# The question asked when a move needs words, by the field it needs.
+PROMPT_LABELS = {"resolution": _l("How was it resolved?"), "reopen_reason": _l("Why reopen it?"),
+                 "reply": _l("The reply to the resident"), "note": _l("Mark the task done")}
 
 WORK_ITEM_STATUS_LABELS = {"active": _l("On the list"), "retired": _l("Retired from the list"),
                            "cancelled": _l("On the cancelled list")}
@@ -194,3 +214,16 @@ def _gate_rejection(code, name, *, source, target, item_code, offlist, mine) -> 
         return _("Not saved: the screening cannot go from “%(source)s” to “%(target)s”.",
                  source=gate_label(source), target=gate_label(target))
     return None
+
+
+def for_schema() -> dict:
+    """Every label the phone shows for the merge table, in the request's language."""
+    out = {}
+    for name, rtype in TYPES.items():
+        values = {field: {v: value_label(name, field, v) for v in spec.order}
+                  for field, spec in rtype.fields.items() if spec.order}
+        moves = {"|".join(key[1:]): str(text) for key, text in MOVE_LABELS.items() if key[0] == name}
+        out[name] = {"label": type_label(name),
+                     "fields": {field: field_label(name, field) for field in rtype.fields},
+                     "values": values, "moves": moves}
+    return {"types": out, "prompts": {field: str(text) for field, text in PROMPT_LABELS.items()}}
