@@ -27,6 +27,9 @@ def markdown() -> str:
                 notes.append(f"personal ({spec.personal}): masked outside the village")
             if spec.township_only:
                 notes.append("township only: never sent to the village")
+            bound = _bound(spec)
+            if bound:
+                notes.append(bound)
             if spec.name in rtype.defaults:
                 default = rtype.defaults[spec.name]
                 notes.append("default: " + DEFAULTS.get(default, str(default).lower()))
@@ -38,11 +41,27 @@ def markdown() -> str:
     return "\n".join(lines)
 
 
+def _bound(spec) -> str:
+    """A field's limit in words, with its reason (text limits are plain: they only stop the absurd)."""
+    if spec.kind == "int" and (spec.minimum is not None or spec.maximum is not None):
+        low = spec.minimum if spec.minimum is not None else "…"
+        high = spec.maximum if spec.maximum is not None else "…"
+        bound = f"from {low} to {high}"
+    elif spec.kind in ("date", "week") and (spec.days_back is not None or spec.days_ahead is not None):
+        bound = f"from {spec.days_back} days before today to {spec.days_ahead} days after"
+    elif spec.kind == "text":
+        bound = f"at most {spec.max_length:,} characters"
+    else:
+        return ""
+    return f"{bound} ({spec.why})" if spec.why else bound
+
+
 def _rule_row(rtype, rule) -> str:
     moves = "; ".join(f"{source} → {', '.join(sorted(targets)) or '(final)'}" for source, targets in rule.moves.items())
     roles = "; ".join(f"{target}: {_roles(roles)}" for target, roles in rule.roles.items()) or "—"
     needs = [f"{target}: `{field}`" for target, field in rule.needs.items()]
     needs += [f"{a} → {b}: a new `{field}`" for (a, b), field in rule.needs_new.items()]
+    needs += [f"{target}: `{field}` (today unless given)" for target, field in rule.dated.items()]
     return f"| `{rtype.name}` | `{rule.field}` | {moves} | {roles} | {'; '.join(needs) or '—'} |"
 
 

@@ -83,9 +83,10 @@ def _fields(*items: Field) -> dict[str, Field]:
 RECORDED_DAY = dict(days_back=366, days_ahead=1,
                     why="a record of what happened: up to a year back (a phone offline for weeks), "
                         "and tomorrow at most (a phone's clock a little ahead)")
-DUE_DAY = dict(days_back=366, days_ahead=3 * 366,
-               why="a deadline: overdue by up to a year, at most three years ahead (a multi-year project)")
-PLAN_WEEK = dict(days_back=366, days_ahead=366, why="a week of the plan: within a year either way")
+DUE_DAY = dict(days_back=3660, days_ahead=3660,
+               why="a deadline: within ten years either way (long overdue, or a multi-year project); "
+                   "a century away is a typo")
+PLAN_WEEK = dict(days_back=3660, days_ahead=3660, why="a week of a plan: within ten years either way, like a deadline")
 VISITS_A_DAY = dict(minimum=0, maximum=200,
                     why="households visited in one day: a long day of door-to-door visits reaches a few dozen; "
                         "200 covers a whole hamlet's census day")

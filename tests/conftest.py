@@ -1,8 +1,10 @@
 """Fixtures: an app on a fresh database per test (SQLite, or PostgreSQL where asked)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +14,10 @@ from app import create_app
 from app.cli import add_unit, add_user
 from app.extensions import db
 
+# A year whose February and March are behind us and within the last 366 days (the window of a journal's
+# date), so tests may use fixed spring dates whenever they run.
+_TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+PAST_YEAR = _TODAY.year if _TODAY >= dt.date(_TODAY.year, 4, 1) else _TODAY.year - 1
 PASSWORD = "correct-horse-1"
 
 

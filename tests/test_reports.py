@@ -75,7 +75,7 @@ def records(app, world):
     t_done, t_late = dispatch(app, op("task", unit="V11", title="优待证", due=str(monday), item_code="SX-042"),
                               op("task", unit="V11", title="巡查", due="2020-01-01", item_code="SX-108"))
     submit(app, "sec1", [op("task", t_done, base=2, status="done", note="已办")])
-    dispatch(app, op("task", unit="V12", title="将来", due="2099-01-01", item_code="SX-101"))
+    dispatch(app, op("task", unit="V12", title="将来", due="2035-01-01", item_code="SX-101"))
     # Requests: V11 one answered this week, one unanswered for 20 days.
     r1, r2 = submit(app, "sec1", [op("request", content="修路", resident_name="张三丰", resident_contact="13812345678"),
                                   op("request", content="低保")])

@@ -14,7 +14,7 @@ from app import sync_service
 from app.extensions import db
 from app.models import OpLog, Problem, Request, Review, ReviewMark, Task, Unit, User, utcnow
 from app.township.queries import local_today
-from tests.conftest import PASSWORD
+from tests.conftest import PAST_YEAR, PASSWORD
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -125,14 +125,14 @@ def sync(client, device, headers, ops=(), cursor=None):
 def work(app, world):
     """One record of each kind in V11, a journal in V12, and two records of the other township (V21)."""
     ids = {
-        "journal": create(app, "sec1", "journal", text="走访五户", date="2025-03-03"),
+        "journal": create(app, "sec1", "journal", text="走访五户", date=f"{PAST_YEAR}-03-03"),
         "problem": create(app, "sec1", "problem", title="水渠堵了", urgent=True),
-        "meeting": create(app, "sec1", "meeting", topic="议事亭茶话", date="2025-03-04"),
+        "meeting": create(app, "sec1", "meeting", topic="议事亭茶话", date=f"{PAST_YEAR}-03-04"),
         "request": create(app, "sec1", "request", content="路灯坏了", resident_name="张三丰",
                           resident_contact="13812345678"),
         "task": create(app, "cadre1", "task", title="村里自己的任务"),
-        "v12": create(app, "sec12", "journal", text="二村的日志", date="2025-03-05"),
-        "far_journal": create(app, "sec2", "journal", text="三村的日志", date="2025-03-03"),
+        "v12": create(app, "sec12", "journal", text="二村的日志", date=f"{PAST_YEAR}-03-05"),
+        "far_journal": create(app, "sec2", "journal", text="三村的日志", date=f"{PAST_YEAR}-03-03"),
         "far_problem": create(app, "sec2", "problem", title="三村的问题"),
     }
     return ids
@@ -207,7 +207,7 @@ def test_marking_removes_an_item_until_it_changes_again(client, app, work):
 
 
 def test_mark_all_shown_and_nothing_outside_the_scope(client, app, world):
-    start = dt.date(2025, 1, 1)
+    start = dt.date(PAST_YEAR, 1, 1)
     ids = submit(app, "sec1", *[op("journal", text=f"日志{i:03d}", date=(start + dt.timedelta(days=i)).isoformat())
                                 for i in range(60)])
     far = create(app, "sec2", "journal", text="三村")
@@ -251,17 +251,17 @@ def test_the_reviewers_own_changes_are_not_in_their_queue(client, app, world):
 
 
 def test_queue_filters_and_pagination_keep_them(client, app, world):
-    submit(app, "sec1", *[op("journal", text=f"修水渠 {i}", date="2025-03-10") for i in range(55)])
-    other = create(app, "sec1", "journal", text="修水渠 早", date="2025-02-01")
-    v12 = create(app, "sec12", "journal", text="修水渠 二村", date="2025-03-10")
+    submit(app, "sec1", *[op("journal", text=f"修水渠 {i}", date=f"{PAST_YEAR}-03-10") for i in range(55)])
+    other = create(app, "sec1", "journal", text="修水渠 早", date=f"{PAST_YEAR}-02-01")
+    v12 = create(app, "sec12", "journal", text="修水渠 二村", date=f"{PAST_YEAR}-03-10")
     problem = create(app, "sec1", "problem", title="修水渠的问题")
     login(client, "staff1")
-    path = "/township/review?village=V11&type=journal&from=2025-03-01&to=2025-03-31&q=水渠"
+    path = f"/township/review?village=V11&type=journal&from={PAST_YEAR}-03-01&to={PAST_YEAR}-03-31&q=水渠"
     first = page(client, path)
     assert len(queued(first)) == 50 and all(t == "journal" for t, _i in queued(first))
     link = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
-    assert "village=V11" in link and "type=journal" in link and "from=2025-03-01" in link
-    assert "to=2025-03-31" in link and "q=" in link and "page=2" in link
+    assert "village=V11" in link and "type=journal" in link and f"from={PAST_YEAR}-03-01" in link
+    assert f"to={PAST_YEAR}-03-31" in link and "q=" in link and "page=2" in link
     second = page(client, link)
     assert len(queued(second)) == 5
     shown = {i for _t, i in queued(first) + queued(second)}
@@ -490,21 +490,21 @@ def test_overview_sorts_overdue_tasks_then_old_requests(client, app, world):
 # ---------------------------------------------------------------- search and filters on every list
 
 def test_journal_filters(client, app, world):
-    a = create(app, "sec1", "journal", text="走访低保户", date="2025-03-01", places="村东")
-    b = create(app, "sec1", "journal", text="修水渠", date="2025-03-15")
-    c = create(app, "sec12", "journal", text="走访老人", date="2025-03-10")
+    a = create(app, "sec1", "journal", text="走访低保户", date=f"{PAST_YEAR}-03-01", places="村东")
+    b = create(app, "sec1", "journal", text="修水渠", date=f"{PAST_YEAR}-03-15")
+    c = create(app, "sec12", "journal", text="走访老人", date=f"{PAST_YEAR}-03-10")
     login(client, "staff1")
     assert set(listed(page(client, "/township/journals?village=V11"), "journal")) == {a, b}
-    assert set(listed(page(client, "/township/journals?from=2025-03-05&to=2025-03-31"), "journal")) == {b, c}
-    assert set(listed(page(client, "/township/journals?to=2025-03-10"), "journal")) == {a, c}
+    assert set(listed(page(client, f"/township/journals?from={PAST_YEAR}-03-05&to={PAST_YEAR}-03-31"), "journal")) == {b, c}
+    assert set(listed(page(client, f"/township/journals?to={PAST_YEAR}-03-10"), "journal")) == {a, c}
     assert set(listed(page(client, "/township/journals?q=走访"), "journal")) == {a, c}
     assert set(listed(page(client, "/township/journals?q=村东"), "journal")) == {a}    # places too
     assert set(listed(page(client, "/township/journals?q=走访+老人"), "journal")) == {c}  # every word
     assert listed(page(client, "/township/journals?q=100%25"), "journal") == []         # % is not a wildcard
-    html = page(client, "/township/journals?village=V11&from=2025-02-30&q=走访")
-    assert "“2025-02-30” is not a date" in html
+    html = page(client, f"/township/journals?village=V11&from={PAST_YEAR}-02-30&q=走访")
+    assert f"“{PAST_YEAR}-02-30” is not a date" in html
     assert set(listed(html, "journal")) == {a}                 # other filters still apply
-    html = page(client, "/township/journals?from=2025-04-01&to=2025-03-01")
+    html = page(client, f"/township/journals?from={PAST_YEAR}-04-01&to={PAST_YEAR}-03-01")
     assert "after the end date" in html and len(listed(html, "journal")) == 3
 
 
@@ -514,15 +514,15 @@ def test_problem_filters_by_created_day_status_category_text(client, app, world)
     c = create(app, "sec12", "problem", title="饮水管道", category="饮水")
     edit(app, "sec1", "problem", b, status="in_progress")
     # Recorded on 1 March and 20 March, Beijing time (the stored times are UTC).
-    shift(app, Problem, [a], created_at=dt.datetime(2025, 2, 28, 17, 0))    # 1 March 01:00 in Beijing
-    shift(app, Problem, [b, c], created_at=dt.datetime(2025, 3, 20, 3, 0))
+    shift(app, Problem, [a], created_at=dt.datetime(PAST_YEAR, 2, 28, 17, 0))    # 1 March 01:00 in Beijing
+    shift(app, Problem, [b, c], created_at=dt.datetime(PAST_YEAR, 3, 20, 3, 0))
     login(client, "staff1")
     html = page(client, "/township/problems")
     assert '<option value="饮水"' in html and '<option value="道路"' in html
     assert set(listed(page(client, "/township/problems?category=饮水"), "problem")) == {a, c}
     assert set(listed(page(client, "/township/problems?status=in_progress"), "problem")) == {b}
-    assert set(listed(page(client, "/township/problems?from=2025-03-01&to=2025-03-01"), "problem")) == {a}
-    assert set(listed(page(client, "/township/problems?to=2025-02-28"), "problem")) == set()
+    assert set(listed(page(client, f"/township/problems?from={PAST_YEAR}-03-01&to={PAST_YEAR}-03-01"), "problem")) == {a}
+    assert set(listed(page(client, f"/township/problems?to={PAST_YEAR}-02-28"), "problem")) == set()
     assert set(listed(page(client, "/township/problems?q=浑浊"), "problem")) == {a}      # detail too
     assert set(listed(page(client, "/township/problems?village=V12&category=饮水"), "problem")) == {c}
 
@@ -539,17 +539,17 @@ def test_request_meeting_task_filters(client, app, world):
     today = local_today().isoformat()
     assert set(listed(page(client, f"/township/requests?from={today}&to={today}"), "request")) == {r1, r2}
 
-    m1 = create(app, "sec1", "meeting", topic="垃圾池", date="2025-05-01", minutes="志愿者轮流清理")
-    m2 = create(app, "sec12", "meeting", topic="修路", date="2025-06-01")
-    assert set(listed(page(client, "/township/meetings?from=2025-05-15"), "meeting")) == {m2}
+    m1 = create(app, "sec1", "meeting", topic="垃圾池", date=f"{PAST_YEAR}-05-01", minutes="志愿者轮流清理")
+    m2 = create(app, "sec12", "meeting", topic="修路", date=f"{PAST_YEAR}-06-01")
+    assert set(listed(page(client, f"/township/meetings?from={PAST_YEAR}-05-15"), "meeting")) == {m2}
     assert set(listed(page(client, "/township/meetings?q=志愿者"), "meeting")) == {m1}
     assert set(listed(page(client, "/township/meetings?village=V11"), "meeting")) == {m1}
 
-    t1, t2, t3 = dispatch(app, op("task", unit="V11", title="优待证", due="2025-04-10", item_code="SX-042"),
-                          op("task", unit="V12", title="巡查河道", due="2025-05-10", item_code="SX-101"),
+    t1, t2, t3 = dispatch(app, op("task", unit="V11", title="优待证", due=f"{PAST_YEAR}-04-10", item_code="SX-042"),
+                          op("task", unit="V12", title="巡查河道", due=f"{PAST_YEAR}-05-10", item_code="SX-101"),
                           op("task", unit="V11", title="巡查山林", item_code="SX-108"))
     edit(app, "sec1", "task", t3, status="done", note="已巡查")
-    assert set(listed(page(client, "/township/tasks?from=2025-04-01&to=2025-04-30"), "task")) == {t1}
+    assert set(listed(page(client, f"/township/tasks?from={PAST_YEAR}-04-01&to={PAST_YEAR}-04-30"), "task")) == {t1}
     assert set(listed(page(client, "/township/tasks?q=巡查"), "task")) == {t2, t3}
     assert set(listed(page(client, "/township/tasks?q=巡查&status=done"), "task")) == {t3}
     assert set(listed(page(client, "/township/tasks?village=V12&to=bad"), "task")) == {t2}
@@ -567,17 +567,17 @@ def test_pagination_keeps_the_filters(client, app, world):
     second = page(client, link)
     assert len(listed(second, "problem")) == 5 and "道路问题" not in second
     # Journals: the date range travels too.
-    submit(app, "sec1", *[op("journal", text=f"日志{i}", date="2025-03-10") for i in range(51)])
-    first = page(client, "/township/journals?from=2025-03-01&to=2025-03-31")
-    assert 'href="/township/journals?from=2025-03-01&amp;to=2025-03-31&amp;page=2"' in first
+    submit(app, "sec1", *[op("journal", text=f"日志{i}", date=f"{PAST_YEAR}-03-10") for i in range(51)])
+    first = page(client, f"/township/journals?from={PAST_YEAR}-03-01&to={PAST_YEAR}-03-31")
+    assert f'href="/township/journals?from={PAST_YEAR}-03-01&amp;to={PAST_YEAR}-03-31&amp;page=2"' in first
 
 
 def test_a_bad_date_is_a_message_never_a_500(client, app, world):
-    create(app, "sec1", "journal", text="一篇", date="2025-03-01")
+    create(app, "sec1", "journal", text="一篇", date=f"{PAST_YEAR}-03-01")
     login(client, "staff1")
     for path in ("/township/journals", "/township/problems", "/township/requests", "/township/meetings",
                  "/township/tasks", "/township/review"):
-        for bad in ("from=2025-13-01", "to=yesterday", "from=%00", "from=2025-03-01&to=2024-01-01"):
+        for bad in (f"from={PAST_YEAR}-13-01", "to=yesterday", "from=%00", f"from={PAST_YEAR}-03-01&to=2024-01-01"):
             response = client.get(f"{path}?{bad}")
             assert response.status_code == 200, (path, bad)
             assert 'class="form-error tw-filter-error"' in response.get_data(as_text=True), (path, bad)

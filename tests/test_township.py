@@ -13,7 +13,7 @@ from app.cli import add_unit
 from app.extensions import db
 from app.models import Device, Unit, User, utcnow
 from app.township.queries import iso_week_bounds, local_today
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PAST_YEAR, PASSWORD, make_app
 
 
 # ---------------------------------------------------------------- helpers
@@ -101,8 +101,8 @@ def test_login_of_township_user_lands_on_journals(client, world):
 # ---------------------------------------------------------------- journals
 
 def test_journals_are_scoped_to_the_township(client, app, world):
-    add_journals(app, "sec1", [{"text": "一村的日志", "date": "2025-03-01"}])
-    add_journals(app, "sec2", [{"text": "三村的秘密", "date": "2025-03-02"}])
+    add_journals(app, "sec1", [{"text": "一村的日志", "date": f"{PAST_YEAR}-03-01"}])
+    add_journals(app, "sec2", [{"text": "三村的秘密", "date": f"{PAST_YEAR}-03-02"}])
     login(client, "staff1")
     html = client.get("/township/journals").get_data(as_text=True)
     assert "一村的日志" in html
@@ -120,8 +120,8 @@ def test_journals_are_scoped_to_the_township(client, app, world):
 
 
 def test_staff2_sees_only_their_township_and_admin_sees_both(client, app, world):
-    add_journals(app, "sec1", [{"text": "一村的日志", "date": "2025-03-01"}])
-    add_journals(app, "sec2", [{"text": "三村的日志", "date": "2025-03-02"}])
+    add_journals(app, "sec1", [{"text": "一村的日志", "date": f"{PAST_YEAR}-03-01"}])
+    add_journals(app, "sec2", [{"text": "三村的日志", "date": f"{PAST_YEAR}-03-02"}])
     login(client, "staff2")
     html = client.get("/township/journals").get_data(as_text=True)
     assert "三村的日志" in html and "一村的日志" not in html
@@ -133,8 +133,8 @@ def test_staff2_sees_only_their_township_and_admin_sees_both(client, app, world)
 
 def test_journal_row_shows_all_fields_newest_first_with_line_breaks(client, app, world):
     add_journals(app, "sec1", [
-        {"text": "较早的一天", "date": "2025-03-01"},
-        {"text": "第一行\n第二行", "date": "2025-03-05", "visits": 7, "places": "村东组\n水渠",
+        {"text": "较早的一天", "date": f"{PAST_YEAR}-03-01"},
+        {"text": "第一行\n第二行", "date": f"{PAST_YEAR}-03-05", "visits": 7, "places": "村东组\n水渠",
          "reflection": "大事共商，小事互助。"},
     ])
     login(client, "staff1")
@@ -142,13 +142,13 @@ def test_journal_row_shows_all_fields_newest_first_with_line_breaks(client, app,
     assert html.index("第一行") < html.index("较早的一天")
     assert "第一行\n第二行" in html          # kept as typed; CSS pre-wrap shows the break
     assert "村东组\n水渠" in html and "大事共商，小事互助。" in html
-    assert '<time datetime="2025-03-05">' in html
+    assert f'<time datetime="{PAST_YEAR}-03-05">' in html
     assert "一村" in html and "sec1" in html
     assert ">7<" in html
 
 
 def test_deleted_journals_are_not_listed(client, app, world):
-    add_journals(app, "sec1", [{"text": "留着", "date": "2025-03-01"}])
+    add_journals(app, "sec1", [{"text": "留着", "date": f"{PAST_YEAR}-03-01"}])
     with app.app_context():
         from app.models import Journal
         row = db.session.scalar(select(Journal))
@@ -159,8 +159,8 @@ def test_deleted_journals_are_not_listed(client, app, world):
 
 
 def test_village_filter(client, app, world):
-    add_journals(app, "sec1", [{"text": "一村甲", "date": "2025-03-01"}])
-    add_journals(app, "sec12", [{"text": "二村乙", "date": "2025-03-02"}])
+    add_journals(app, "sec1", [{"text": "一村甲", "date": f"{PAST_YEAR}-03-01"}])
+    add_journals(app, "sec12", [{"text": "二村乙", "date": f"{PAST_YEAR}-03-02"}])
     login(client, "staff1")
     html = client.get("/township/journals?village=V12").get_data(as_text=True)
     assert "二村乙" in html and "一村甲" not in html
@@ -170,10 +170,10 @@ def test_village_filter(client, app, world):
 
 
 def test_pagination_fifty_per_page_with_links(client, app, world):
-    start = dt.date(2025, 1, 1)
+    start = dt.date(PAST_YEAR, 1, 1)
     add_journals(app, "sec1", [{"text": f"日志{i:03d}", "date": (start + dt.timedelta(days=i)).isoformat()}
                                for i in range(120)])
-    add_journals(app, "sec12", [{"text": "二村的一篇", "date": "2025-12-31"}])
+    add_journals(app, "sec12", [{"text": "二村的一篇", "date": f"{PAST_YEAR}-06-30"}])
     login(client, "staff1")
 
     first = client.get("/township/journals?village=V11").get_data(as_text=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import sync_service
 from app.extensions import db
 from app.models import Journal, OpLog, Problem, Request, Task, Unit, User
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PAST_YEAR, PASSWORD, make_app
 
 # ---------------------------------------------------------------- helpers
 
@@ -180,7 +180,7 @@ def test_problems_urgent_first_then_newest_with_filters_and_marks(client, app, w
     old = create(app, "sec1", "problem", title="老问题", source_type="journal", source_id=journal)
     urgent = create(app, "sec12", "problem", title="饮水困难", urgent=True, category="饮水")
     new = create(app, "sec1", "problem", title="新问题", source_type="journal", source_id=far_journal,
-                 owner="cadre1", due="2025-04-01")
+                 owner="cadre1", due=f"{PAST_YEAR}-04-01")
     login(client, "staff1")
     html = page(client, "/township/problems")
     assert html.index("饮水困难") < html.index("新问题") < html.index("老问题")
@@ -190,7 +190,7 @@ def test_problems_urgent_first_then_newest_with_filters_and_marks(client, app, w
     assert f'href="/township/records/journal/{journal}"' in old_row
     new_row = re.search(r'<tr id="problem-%s".*?</tr>' % new, html, re.S).group(0)
     assert "Journal" in new_row and far_journal not in html
-    assert "cadre1" in html and "2025-04-01" in html and "饮水" in html and "二村" in html
+    assert "cadre1" in html and f"{PAST_YEAR}-04-01" in html and "饮水" in html and "二村" in html
 
     edit(app, "sec1", "problem", new, 1, status="in_progress")
     html = page(client, "/township/problems?status=in_progress")
@@ -354,7 +354,7 @@ def task_form(**overrides):
     """The dispatch form (/township/dispatch, which took over from the form on /township/tasks) for one
     village, with an item of the county's list (the dispatch gate wants one, or a reason)."""
     data = {"mode": "list", "villages": ["V11"], "title": "办理老年优待证", "detail": "本周内摸排80岁以上老人",
-            "due": "2025-03-14", "assignee": "cadre1", "week": "2025-W11", "item_code": "SX-042", "action": "send"}
+            "due": f"{PAST_YEAR}-03-14", "assignee": "cadre1", "week": f"{PAST_YEAR}-W11", "item_code": "SX-042", "action": "send"}
     data.update(overrides)
     return data
 
@@ -373,8 +373,8 @@ def test_township_creates_a_task_through_the_op_log(client, app, world):
         staff = db.session.scalar(select(User).where(User.username == "staff1"))
         v11 = db.session.scalar(select(Unit).where(Unit.code == "V11"))
         assert (task.title, task.origin, task.status, task.assignee) == ("办理老年优待证", "township", "received", "cadre1")
-        assert (task.unit_id, task.created_by, task.week, task.item_code) == (v11.id, staff.id, "2025-W11", "SX-042")
-        assert task.due == dt.date(2025, 3, 14)
+        assert (task.unit_id, task.created_by, task.week, task.item_code) == (v11.id, staff.id, f"{PAST_YEAR}-W11", "SX-042")
+        assert task.due == dt.date(PAST_YEAR, 3, 14)
         assert (task.gate, task.sent_on) == ("pending", None)     # it waits for the approver (the dispatch gate)
         logged = db.session.scalars(select(OpLog).where(OpLog.record_id == task_id)).all()
         assert len(logged) == 1
@@ -383,7 +383,7 @@ def test_township_creates_a_task_through_the_op_log(client, app, world):
 
     html = page(client, "/township/tasks")
     assert f'href="/township/records/task/{task_id}"' in html
-    for shown in ("SX-042", "2025-W11", "2025-03-14", "cadre1", "Township"):
+    for shown in ("SX-042", f"{PAST_YEAR}-W11", f"{PAST_YEAR}-03-14", "cadre1", "Township"):
         assert shown in html
 
 
@@ -499,13 +499,13 @@ def test_history_shows_the_phone_and_conflicts(client, app, world):
     pid = create(app, "cadre1", "problem", title="原标题")
     edit(app, "cadre1", "problem", pid, 1, title="村干部改")
     stale = op("problem", pid, 1, title="手机离线时改的")
-    stale["at"] = "2025-03-01T09:30:00+08:00"
+    stale["at"] = f"{PAST_YEAR}-03-01T09:30:00+08:00"
     response = client.post("/api/sync", json={"device": token["device"], "cursor": None, "ops": [stale]},
                            headers={"Authorization": f"Bearer {token['token']}"})
     assert response.get_json()["results"][0]["status"] == "merged"
     login(client, "staff1")
     entries = history_entries(page(client, f"/township/records/problem/{pid}"))
-    assert "红米手机" in entries[-1] and "2025-03-01 09:30" in entries[-1]
+    assert "红米手机" in entries[-1] and f"{PAST_YEAR}-03-01 09:30" in entries[-1]
     assert "tw-entry-conflict" in entries[-1] and "村干部改" in entries[-1]
 
 
