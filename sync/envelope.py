@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 
 from .errors import EnvelopeError, OpRejected
-from .types import TYPES, RecordType
+from .types import TYPES, RecordType, date_bounds
 
 
 MAX_INT = 2**31 - 1  # what every database's INTEGER holds
+MAX_UNIT_CODE = 32  # units.code
 
 
 @dataclass
@@ -46,12 +47,24 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _shown(value, limit: int = 40) -> str:
+    """Client input quoted in a message: escaped (no NUL reaches a log) and cut short."""
+    text = repr(value[:limit + 1] if isinstance(value, str) else value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _names(keys, listed: int = 5) -> str:
+    names = sorted(keys, key=str)
+    more = f" and {len(names) - listed} more" if len(names) > listed else ""
+    return ", ".join(_shown(name) for name in names[:listed]) + more
+
+
 def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_limit: int = 1000) -> Envelope:
     if not isinstance(body, dict):
         raise EnvelopeError("bad_envelope", "The request body must be a JSON object.")
     unknown = set(body) - {"device", "cursor", "limit", "ops"}
     if unknown:
-        raise EnvelopeError("bad_envelope", f"Unknown keys: {', '.join(sorted(unknown))}.")
+        raise EnvelopeError("bad_envelope", f"Unknown keys: {_names(unknown)}.")
     device = body.get("device")
     if device is not None and not is_uuid(device):
         raise EnvelopeError("bad_envelope", "`device` must be the device's UUID.", "device")
@@ -78,10 +91,10 @@ def parse_op(raw: dict) -> Op:
     """Check an op's shape (not its fields' values, which need its type)."""
     unknown = set(raw) - {"op", "type", "id", "base", "set", "at", "unit", "ack"}
     if unknown:
-        raise OpRejected("bad_op", f"Unknown op keys: {', '.join(sorted(unknown))}.")
+        raise OpRejected("bad_op", f"Unknown op keys: {_names(unknown)}.")
     rtype = raw.get("type")
     if not isinstance(rtype, str) or rtype not in TYPES:
-        raise OpRejected("unknown_type", f"Unknown record type {rtype!r}.", "type")
+        raise OpRejected("unknown_type", f"Unknown record type {_shown(rtype)}.", "type")
     if not is_uuid(raw.get("id")) or raw["id"] != raw["id"].lower():
         raise OpRejected("bad_id", "`id` must be a UUID made on the device, in lower case.", "id")
     base = raw.get("base")
@@ -94,7 +107,7 @@ def parse_op(raw: dict) -> Op:
     if at is not None and not _is_iso_time(at):
         raise OpRejected("bad_op", "`at` must be an ISO 8601 time.", "at")
     unit = raw.get("unit")
-    if unit is not None and (not isinstance(unit, str) or "\x00" in unit):
+    if unit is not None and (not isinstance(unit, str) or "\x00" in unit or len(unit) > MAX_UNIT_CODE):
         raise OpRejected("bad_op", "`unit` must be a unit code.", "unit")
     ack = raw.get("ack", False)
     if not isinstance(ack, bool):
@@ -128,7 +141,7 @@ def clean_fields(rtype: RecordType, changes: dict) -> dict:
     for name, value in changes.items():
         spec = rtype.fields.get(name)
         if spec is None:
-            raise OpRejected("unknown_field", f"{rtype.name} has no field {name!r}.", name)
+            raise OpRejected("unknown_field", f"{rtype.name} has no field {_shown(name)}.", name)
         out[name] = _clean_value(spec, value)
     return out
 
@@ -150,8 +163,12 @@ def _clean_value(spec, value):
             raise OpRejected("too_long", f"{spec.name} is longer than {spec.max_length} characters.", spec.name)
         return value
     if spec.kind == "int":
-        if not _is_int(value) or (spec.minimum is not None and value < spec.minimum) or abs(value) > MAX_INT:
-            raise OpRejected("invalid_value", f"{spec.name} must be a whole number of at least {spec.minimum}.", spec.name)
+        if not _is_int(value):
+            raise OpRejected("invalid_value", f"{spec.name} must be a whole number.", spec.name)
+        low = spec.minimum if spec.minimum is not None else -MAX_INT
+        high = spec.maximum if spec.maximum is not None else MAX_INT
+        if not low <= value <= high:
+            raise OpRejected("out_of_range", f"{spec.name} must be from {low} to {high}.", spec.name)
         return value
     if spec.kind == "bool":
         if not isinstance(value, bool):
@@ -164,7 +181,7 @@ def _clean_value(spec, value):
             parsed = None
         if parsed is None:
             raise OpRejected("invalid_value", f"{spec.name} must be a date, YYYY-MM-DD.", spec.name)
-        return parsed.isoformat()
+        return _in_bounds(spec, parsed.isoformat())
     if spec.kind == "enum":
         if value not in spec.order:
             raise OpRejected("invalid_value", f"{spec.name} must be one of {', '.join(spec.order)}.", spec.name)
@@ -176,5 +193,16 @@ def _clean_value(spec, value):
     if spec.kind == "week":
         if not _is_iso_week(value):
             raise OpRejected("invalid_value", f"{spec.name} must be an ISO week, YYYY-Www.", spec.name)
+        _in_bounds(spec, dt.date.fromisocalendar(int(value[:4]), int(value[6:]), 7).isoformat(),
+                   dt.date.fromisocalendar(int(value[:4]), int(value[6:]), 1).isoformat())
         return value
     raise AssertionError(f"unknown field kind {spec.kind}")
+
+
+def _in_bounds(spec, last_day: str, first_day: str | None = None) -> str:
+    """A date (or a week, from its Monday to its Sunday) must touch the field's window around today."""
+    first, last = date_bounds(spec)
+    if (first and last_day < first) or (last and (first_day or last_day) > last):
+        window = f"from {first or 'any time'} to {last or 'any time'}"
+        raise OpRejected("out_of_range", f"{spec.name} must be {window} (today in Asia/Shanghai).", spec.name)
+    return last_day

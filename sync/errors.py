@@ -1,12 +1,17 @@
 """Errors with stable codes: clients branch on `code`, people read `message`."""
 
 
+MAX_MESSAGE = 300  # a message may quote client input; it must not become a copy of it
+MAX_FIELD = 64
+
+
 class SyncError(Exception):
     def __init__(self, code: str, message: str, field: str | None = None):
+        message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 1] + "…"
         super().__init__(message)
         self.code = code
         self.message = message
-        self.field = field
+        self.field = field if field is None or len(field) <= MAX_FIELD else field[:MAX_FIELD - 1] + "…"
 
     def as_dict(self) -> dict:
         out = {"code": self.code, "message": self.message}

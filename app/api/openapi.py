@@ -118,12 +118,13 @@ def spec() -> dict:
                                {"name": "record_id", "in": "path", "required": True, "schema": uuid}],
                 "responses": {"200": {"description": "Who changed what, when, from which device; and the "
                                                      "review comments and replies on the record."},
+                              "400": _error("`record_id` is not a UUID."),
                               "401": unauthorized, "404": _error("No such record in your scope.")}}},
             "/api/devices/{device_id}/revoke": {"post": {
                 "summary": "Revoke a device in your scope (township staff and admins)", "security": bearer,
                 "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": uuid}],
-                "responses": {"200": {"description": "Revoked."}, "401": unauthorized,
-                              "403": _error("Your role may not revoke devices."),
+                "responses": {"200": {"description": "Revoked."}, "400": _error("`device_id` is not a UUID."),
+                              "401": unauthorized, "403": _error("Your role may not revoke devices."),
                               "404": _error("No such device in your scope.")}}},
         },
         "components": {

@@ -3,6 +3,9 @@ import json
 
 from flask import jsonify, request
 from sqlalchemy import select
+from werkzeug.exceptions import ClientDisconnected
+
+from sync.envelope import is_uuid
 
 from .. import scope, sync_service
 from ..extensions import csrf, db
@@ -13,17 +16,41 @@ from .errors import ApiError
 
 csrf.exempt(bp)
 REVOKERS = ("township_staff", "township_approver", "admin")
+MAX_JSON_DEPTH = 32  # the protocol needs 4 (envelope, ops, op, set); deeper is an attack or a bug
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if body is None:
+def json_body():
+    """The request's JSON, or a 400 whose code says what was wrong with it: never a 500, which phones retry."""
+    if not request.is_json:
         raise ApiError(400, "bad_json", "The request body must be JSON (Content-Type: application/json).")
+    try:
+        data = request.get_data(cache=True)
+    except ClientDisconnected:
+        raise ApiError(400, "incomplete_body", "The request body ended before its Content-Length; "
+                                               "nothing was applied. Send it again.") from None
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "bad_json", "The request body is not valid JSON.") from None
+    if nested_deeper(body, MAX_JSON_DEPTH):
+        raise ApiError(400, "bad_json", f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise ApiError(400, "bad_json", "The request body contains text that is not valid Unicode.") from None
     return body
+
+
+def nested_deeper(value, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` deep (without recursing, so any depth is safe)."""
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def user_json(user: User) -> dict:
@@ -34,6 +61,8 @@ def user_json(user: User) -> dict:
 @bp.post("/auth/token")
 def issue_token():
     body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "Send a JSON object with `username` and `password`.")
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise ApiError(400, "bad_request", "Send `username` and `password` as text.")
@@ -69,6 +98,8 @@ def people():
 @bp.get("/history/<rtype>/<record_id>")
 def record_history(rtype, record_id):
     user, _ = tokens.authenticate()
+    if not is_uuid(record_id):
+        raise ApiError(400, "bad_id", "The record id must be a UUID.")
     entries = sync_service.history(user, rtype, record_id)
     if entries is None:
         raise ApiError(404, "not_found", "No such record in your scope.")
@@ -78,6 +109,8 @@ def record_history(rtype, record_id):
 @bp.post("/devices/<device_id>/revoke")
 def revoke_device(device_id):
     user, _ = tokens.authenticate()
+    if not is_uuid(device_id):
+        raise ApiError(400, "bad_id", "The device id must be a UUID.")
     revoke(user, device_id)
     return jsonify({"device": device_id, "revoked": True})
 
@@ -86,7 +119,7 @@ def revoke(actor: User, device_id: str) -> Device:
     """Revoke a device of a user inside the actor's scope (shared by the API and the township page)."""
     if actor.role not in REVOKERS:
         raise ApiError(403, "forbidden", "Only township staff and admins may revoke devices.")
-    device = db.session.scalar(
+    device = None if not is_uuid(device_id) else db.session.scalar(
         select(Device).join(User, User.id == Device.user_id)
         .where(Device.id == device_id, User.unit_id.in_(scope.unit_ids_under(actor.unit))))
     if device is None:

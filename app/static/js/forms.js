@@ -79,6 +79,7 @@ export function formOf(type, ctx) {
   const inline = card.hasAttribute('data-inline'); // the journal's form stays on its page, ready for the next entry
   let current = null;
   let also = null; // records saved with a new one, in the same transaction (a request linked to its problem)
+  let carried = {}; // a new record's preset values that have no control (the journal a problem comes from)
   let counters = prepare(form);
 
   function fail(problems) {
@@ -93,6 +94,8 @@ export function formOf(type, ctx) {
   function open(rec, preset = {}, { quiet = false, linked = null } = {}) {
     form.reset();
     also = linked;
+    const shown = new Set(controls(form).map((i) => i.name));
+    carried = rec ? {} : Object.fromEntries(Object.entries(preset).filter(([name]) => !shown.has(name)));
     counters = prepare(form); // today's bounds
     show(error, false);
     if (saved && !quiet) saved.textContent = '';
@@ -132,7 +135,7 @@ export function formOf(type, ctx) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     show(error, false);
-    const values = read(form);
+    const values = { ...carried, ...read(form) };
     // Unchanged values are checked against the server's copy, so an old due date does not block an edit.
     const problems = check(type, values, (current && current.server) || {});
     if (Object.keys(problems).length) return fail(problems);

@@ -5,18 +5,14 @@
 // read, so a comment the township edits later counts as new again. Loaded when a thread is first opened.
 import { getMeta, inTx, req } from './db.js';
 import { explain, problemWith } from './schema.js';
-import { $, clone, show, t, value, when } from './ui.js';
+import { $, clone, preview, show, t, value, when } from './ui.js';
 
 let target = null; // the record whose thread is open
 let fresh = new Set(); // the comments that were unread when it was opened
 let wired = false;
 
-const TITLE = { journal: 'date', problem: 'title', meeting: 'topic', request: 'content', task: 'title' };
-
 function about(rec) {
-  const f = rec.fields || {};
-  const title = String(f[TITLE[rec.type]] || '').split('\n')[0].slice(0, 80);
-  return t(`about.${rec.type}`, { date: f.date || '', title });
+  return t(`about.${rec.type}`, { date: (rec.fields || {}).date || '', title: preview(rec, 80) });
 }
 
 // One message: m = {id, author, at, comment, decision, replyTo, state?, error?}; `names` maps ids to authors.

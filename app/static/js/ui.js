@@ -239,11 +239,11 @@ export function renderStorage(report) {
   el.classList.toggle('warn', report.low);
 }
 
-// A record in a few words, for a question about it.
-const TITLE = { journal: 'text', problem: 'title', meeting: 'topic', request: 'content', task: 'title', review: 'comment' };
-export function preview(rec) {
+// The field that names a record of each type, and a record in a few words (for a question about it).
+export const TITLE = { journal: 'text', problem: 'title', meeting: 'topic', request: 'content', task: 'title', review: 'comment' };
+export function preview(rec, most = 40) {
   const text = String(rec.fields[TITLE[rec.type]] || '').trim().split('\n')[0];
-  return chars(text) > 40 ? `${[...text].slice(0, 40).join('')}…` : text;
+  return chars(text) > most ? `${[...text].slice(0, most).join('')}…` : text;
 }
 
 // Ask before doing something that deletes what a person typed; resolves true to go ahead.

@@ -1,6 +1,5 @@
 // Problems, the pavilion (meetings and residents' requests), tasks and the week. Loaded when one of these
 // views is first opened; everything is drawn from the phone's records, so it all works offline.
-import { uuid } from './db.js';
 import { formOf, options } from './forms.js';
 import { milestone, moves, order, problemWith, promptFor } from './schema.js';
 import { $, clone, dayOf, decorate, label, problemFrom, show, t, thisWeek, today, value } from './ui.js';
@@ -42,7 +41,9 @@ function ask({ type, title, text, need, date, day }) {
     form.onsubmit = (event) => {
       event.preventDefault();
       const v = el.text.value.trim();
-      const problem = problemWith(type, need, v || null) || (date && problemWith(type, date, el.date.value || null));
+      // What the move needs is required here, whatever the field's own rule.
+      const problem = (v ? problemWith(type, need, v) : t('check.required', { field: label(type, need) }))
+        || (date && problemWith(type, date, el.date.value || null));
       if (problem) {
         $('prompt-error').textContent = problem;
         show($('prompt-error'), true);
