@@ -6,8 +6,11 @@ import datetime as dt
 from sqlalchemy import exists, or_, select, update
 
 from sync.engine import Actor, Logged
+from sync.digest import printable, rejected_payload
 from sync.gate import title_key as key_of
+from sync.envelope import MAX_INT, is_uuid
 from sync.merge import Current, Merge
+from sync.rows import ChangeRow, HistoryRow, ReviewRow
 from sync.types import TYPES
 
 from .extensions import db
@@ -24,12 +27,9 @@ def _from_wire(model, name, value):
     return value
 
 
-def _reached(rtype, row) -> dict:
+def _reached_at(rtype, row):
     """When the record reached its milestone (resolved, answered, done), for the phone's week view."""
-    if rtype not in MILESTONES:
-        return {}
-    moment = getattr(row, MILESTONES[rtype][1])
-    return {"reached_at": moment.isoformat() + "Z" if moment else None}
+    return getattr(row, MILESTONES[rtype][1]) if rtype in MILESTONES else None
 
 
 def record_fields(row, fields) -> dict:
@@ -77,7 +77,7 @@ class SqlStore:
         self._known_ops = set(self.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_([o["op"] for o in ops]))))
         wanted: dict[str, set] = {rtype: set() for rtype in SYNCED_MODELS}
         def want(rtype, record_id):
-            if isinstance(rtype, str) and rtype in wanted and isinstance(record_id, str):
+            if isinstance(rtype, str) and rtype in wanted and is_uuid(record_id):  # no NUL reaches PostgreSQL
                 wanted[rtype].add(record_id.lower())
 
         for op in ops:
@@ -158,17 +158,20 @@ class SqlStore:
         raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,
                                                 "base": op.base, "set": op.set, "at": op.at, "ack": op.ack}
         error = result.get("error") or {}
+        base = raw.get("base")
         # Strictly increasing within the request, so the history keeps the ops' order.
         self._received = max(utcnow(), self._received + dt.timedelta(microseconds=1))
+        # A rejected op is raw client input: every column gets it bounded, a large payload only as a digest.
         self.session.add(OpLog(
             received_at=self._received,
-            op_id=raw["op"], type=str(raw.get("type"))[:32], record_id=str(raw.get("id"))[:64],
+            op_id=raw["op"], type=printable(raw.get("type"), 32), record_id=printable(raw.get("id"), 64),
             unit_id=unit_id, user_id=actor.user_id, device_id=actor.device_id,
-            base=raw.get("base") if isinstance(raw.get("base"), int) else None,
-            changes=raw.get("set") if isinstance(raw.get("set"), dict) else {},
-            client_at=str(raw.get("at"))[:40] if raw.get("at") else None,
+            base=base if type(base) is int and 0 <= base <= MAX_INT else None,
+            changes=rejected_payload(raw.get("set", {})) if result["status"] == "rejected" else raw["set"],
+            client_at=printable(raw["at"], 40) if raw.get("at") else None,
             status=result["status"], version=result.get("version"),
-            error_code=error.get("code"), error_message=error.get("message"), conflicts=conflicts or None,
+            error_code=error.get("code"), error_message=printable(error["message"], 500) if error else None,
+            conflicts=conflicts or None,
             ack=raw.get("ack") is True,
         ))
         self._logged[raw["op"]] = Logged(result["status"], result.get("version"), result.get("error"))
@@ -196,6 +199,8 @@ class SqlStore:
             Task.item_code == item_code if item_code else Task.item_code.is_(None))
             .order_by(Task.created_at, Task.id))
         mine = self._records.get(("task", task_id))
+        if mine is None and not self._prefetched:
+            mine = self.session.get(Task, task_id)
         if mine is not None and mine.created_at is not None:  # only what the village had before this one
             query = query.where(Task.created_at < mine.created_at)
         for found, title in self.session.execute(query):
@@ -212,15 +217,13 @@ class SqlStore:
                      .order_by(model.seq).limit(limit))
             if village_view:
                 query = query.where(*_village_sees(model))
-            for row, unit_code, author in self.session.execute(query):
-                rows.append({"type": rtype, "id": row.id, "version": row.version, "deleted": row.deleted,
-                             "unit": unit_code, "unit_id": row.unit_id, "author": author,
-                             "conflicts": list(row.conflicts or []),
-                             "created_at": row.created_at.isoformat() + "Z",
-                             "updated_at": row.updated_at.isoformat() + "Z",
-                             "fields": record_fields(row, TYPES[rtype].fields), "seq": row.seq}
-                            | _reached(rtype, row))
-        rows.sort(key=lambda r: r["seq"])
+            rows += [ChangeRow(seq=row.seq, type=rtype, id=row.id, unit_id=row.unit_id, unit=unit_code,
+                               version=row.version, deleted=row.deleted, author=author,
+                               created_at=row.created_at, updated_at=row.updated_at,
+                               fields=record_fields(row, TYPES[rtype].fields), conflicts=list(row.conflicts or []),
+                               reached_at=_reached_at(rtype, row))
+                     for row, unit_code, author in self.session.execute(query)]
+        rows.sort(key=lambda r: r.seq)
         return rows[:limit]
 
     def history(self, rtype, record_id):
@@ -228,10 +231,9 @@ class SqlStore:
                  .outerjoin(Device, Device.id == OpLog.device_id)
                  .where(OpLog.type == rtype, OpLog.record_id == record_id, OpLog.status != "rejected")
                  .order_by(OpLog.received_at, OpLog.op_id))
-        return [{"op": entry.op_id, "user": username, "device": device, "at": entry.client_at,
-                 "received_at": entry.received_at.isoformat() + "Z", "status": entry.status,
-                 "changes": entry.changes or {}, "conflicts": entry.conflicts or [], "ack": entry.ack,
-                 "error": entry.error_code}
+        return [HistoryRow(op=entry.op_id, user=username, device=device, at=entry.client_at,
+                           received_at=entry.received_at, status=entry.status, changes=entry.changes or {},
+                           conflicts=entry.conflicts or [], ack=entry.ack, error=entry.error_code)
                 for entry, username, device in self.session.execute(query)]
 
     def reviews_of(self, rtype, record_id, unit_id):
@@ -239,5 +241,6 @@ class SqlStore:
                  .where(Review.target_type == rtype, Review.target_id == record_id, Review.unit_id == unit_id,
                         Review.deleted.is_(False))
                  .order_by(Review.created_at, Review.seq))
-        return [{"id": row.id, "author": author, "created_at": row.created_at.isoformat() + "Z",
-                 **record_fields(row, TYPES["review"].fields)} for row, author in self.session.execute(query)]
+        return [ReviewRow(id=row.id, author=author, created_at=row.created_at,
+                          fields=record_fields(row, TYPES["review"].fields))
+                for row, author in self.session.execute(query)]

@@ -6,15 +6,16 @@ township form or an import: validate, authorise, merge, record.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from . import gate
+from . import gate, wire
 from .envelope import Op, clean_fields, parse_op
 from .errors import OpRejected
 from .mask import for_village, mask_record
 from .merge import Current, Merge, further, merge, stale_fields
-from .types import FIELD_ROLES, TYPES, RecordType, shanghai_today
+from .rows import ChangeRow, HistoryRow, ReviewRow
+from .types import FIELD_ROLES, TYPES, RecordType, shanghai_today, this_week
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Logged:
 
 
 class Store(Protocol):
+    """What the engine needs of storage. Reads answer with the plain rows of rows.py; wire.py shapes them."""
     def begin_writes(self, ops: list[dict]) -> None: ...
     def end_writes(self) -> None: ...
     def find_op(self, op_id: str) -> Logged | None: ...
@@ -49,12 +51,12 @@ class Store(Protocol):
     def log(self, op: Op | dict, actor: Actor, unit_id: int | None, result: dict, conflicts: list) -> None: ...
     def current_seq(self) -> int: ...
     def changes(self, village_ids: frozenset, after: int, upto: int, limit: int,
-                village_view: bool = False) -> list[dict]: ...
+                village_view: bool = False) -> list[ChangeRow]: ...
     def work_item(self, unit_id: int, code: str) -> dict | None: ...
     def duplicate_task(self, unit_id: int, task_id: str, item_code: str | None, title_key: str,
                        window_days: int) -> str | None: ...
-    def history(self, rtype: str, record_id: str) -> list[dict]: ...
-    def reviews_of(self, rtype: str, record_id: str, unit_id: int) -> list[dict]: ...
+    def history(self, rtype: str, record_id: str) -> list[HistoryRow]: ...
+    def reviews_of(self, rtype: str, record_id: str, unit_id: int) -> list[ReviewRow]: ...
 
 
 def apply_ops(store: Store, actor: Actor, ops: list[dict]) -> list[dict]:
@@ -173,6 +175,8 @@ def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, curr
 def _default(default, actor: Actor):
     if default == "today":
         return shanghai_today()
+    if default == "this_week":
+        return this_week()
     if default == "origin":
         return "village" if actor.role in FIELD_ROLES else "township"
     return default
@@ -200,6 +204,9 @@ def _check_move(rtype: RecordType, rule, actor: Actor, op: Op, current: Current 
     needed = rule.needs_new.get((source, target))
     if needed and not changes.get(needed):
         raise OpRejected("required", f"Moving from {source} to {target} needs {needed}.", needed)
+    dated = rule.dated.get(target)
+    if dated and not changes.get(dated) and not (current and current.fields.get(dated)):
+        changes[dated] = shanghai_today()
 
 
 def _check_needs(rtype: RecordType, current: Current | None, changes: dict, result: Merge) -> None:
@@ -226,45 +233,51 @@ def pull(store: Store, actor: Actor, cursor: int, limit: int) -> dict:
     rows = store.changes(actor.village_ids, cursor, upto, limit + 1, village_view=actor.role in FIELD_ROLES)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = rows[-1]["seq"] if more else max(upto, cursor)
-    return {"changes": [_visible_change(actor, row) for row in rows], "cursor": next_cursor, "more": more}
+    next_cursor = rows[-1].seq if more else max(upto, cursor)
+    return {"changes": [wire.change(_visible_change(actor, row)) for row in rows], "cursor": next_cursor,
+            "more": more}
 
 
-def _visible_change(actor: Actor, row: dict) -> dict:
-    row = dict(row)
-    row.pop("seq")
-    unit_id = row.pop("unit_id")
-    rtype = TYPES[row["type"]]
-    full = actor.sees_personal_data_of(unit_id)
-    row["fields"] = mask_record(rtype, row["fields"], full)
-    if actor.role in FIELD_ROLES:
-        row["fields"] = for_village(rtype, row["fields"])
-    row["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in row.get("conflicts") or []]
-    return row
+def _visible_change(actor: Actor, row: ChangeRow) -> ChangeRow:
+    rtype = TYPES[row.type]
+    full = actor.sees_personal_data_of(row.unit_id)
+    return replace(row, fields=_visible_fields(actor, rtype, row.fields, full),
+                   conflicts=_visible_conflicts(rtype, row.conflicts, full))
+
+
+def _visible_fields(actor: Actor, rtype: RecordType, fields: dict, full: bool) -> dict:
+    """Personal data masked outside the village; what is the township's own left out for a village user."""
+    fields = mask_record(rtype, fields, full)
+    return for_village(rtype, fields) if actor.role in FIELD_ROLES else fields
+
+
+def _visible_conflicts(rtype: RecordType, conflicts: list, full: bool) -> list:
+    return [mask_record(rtype, c, full, conflict=True) for c in conflicts]
 
 
 def history(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list[dict] | None:
     """The record's change history from the op log, or None when it is not in the actor's scope."""
-    rtype = TYPES.get(rtype_name)
-    current = store.load(rtype_name, record_id) if rtype else None
-    if current is None or current.unit_id not in actor.village_ids or not gate.visible(actor, rtype, current.fields):
+    current = _visible_record(store, actor, rtype_name, record_id)
+    if current is None:
         return None
-    full = actor.sees_personal_data_of(current.unit_id)
-    entries = []
-    for entry in store.history(rtype_name, record_id):
-        entry = dict(entry)
-        entry["changes"] = mask_record(rtype, entry["changes"], full)
-        if actor.role in FIELD_ROLES:
-            entry["changes"] = for_village(rtype, entry["changes"])
-        entry["conflicts"] = [mask_record(rtype, c, full, conflict=True) for c in entry.get("conflicts") or []]
-        entries.append(entry)
-    return entries
+    rtype, full = TYPES[rtype_name], actor.sees_personal_data_of(current.unit_id)
+    return [wire.history_entry(replace(entry, changes=_visible_fields(actor, rtype, entry.changes, full),
+                                       conflicts=_visible_conflicts(rtype, entry.conflicts, full)))
+            for entry in store.history(rtype_name, record_id)]
 
 
 def thread(store: Store, actor: Actor, rtype_name: str, record_id: str) -> list[dict] | None:
     """The review comments and replies on a record, oldest first; None outside the actor's scope."""
+    current = _visible_record(store, actor, rtype_name, record_id)
+    if current is None:
+        return None
+    return [wire.review(row) for row in store.reviews_of(rtype_name, record_id, current.unit_id)]
+
+
+def _visible_record(store: Store, actor: Actor, rtype_name: str, record_id: str) -> Current | None:
+    """The record, if the actor may see it: in scope, and (a township task) through the gate for a village."""
     current = store.load(rtype_name, record_id) if rtype_name in TYPES else None
     if current is None or current.unit_id not in actor.village_ids \
             or not gate.visible(actor, TYPES[rtype_name], current.fields):
         return None
-    return store.reviews_of(rtype_name, record_id, current.unit_id)
+    return current

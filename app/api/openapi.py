@@ -19,6 +19,8 @@ def _record_fields(rtype) -> dict:
             schema["enum"] = list(spec.order)
         if spec.minimum is not None:
             schema["minimum"] = spec.minimum
+        if spec.maximum is not None:
+            schema["maximum"] = spec.maximum
         properties[name] = schema | {"nullable": not spec.required}
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
@@ -98,6 +100,11 @@ def spec() -> dict:
                                       "content": _json("SyncResponse")},
                               "400": _error("Malformed envelope; nothing applied."), "401": unauthorized,
                               "403": _error("`device` is not the token's device; nothing applied.")}}},
+            "/api/schema": {"get": {
+                "summary": "The merge table of sync/types.py: fields, bounds, moves, defaults, milestones, labels",
+                "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["zh_CN", "en"]}}],
+                "responses": {"200": {"description": "The table (see docs/sync-protocol.md); ETag for revalidation."},
+                              "304": {"description": "Not modified since the copy named in If-None-Match."}}}},
             "/api/people": {"get": {
                 "summary": "The users of your village (for owner and assignee pickers)", "security": bearer,
                 "responses": {"200": {"description": "Usernames and roles."}, "401": unauthorized}}},
