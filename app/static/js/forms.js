@@ -4,7 +4,7 @@
 // `maxlength`, a counter says how much is left or over.
 import { check, dateWindow, defaults, fieldSpec } from './schema.js';
 import { uuid } from './db.js';
-import { $, chars, show, t } from './ui.js';
+import { $, chars, show, t, today } from './ui.js';
 
 const forms = {};
 
@@ -64,6 +64,11 @@ function read(form) {
     if (input.type === 'checkbox') values[input.name] = input.checked;
     else if (input.type === 'number') values[input.name] = input.validity.badInput ? NaN : raw === '' ? null : Number(raw);
     else values[input.name] = raw || null;
+  }
+  // A day left empty is today, as on the server when the record was made (an edit must not clear it).
+  for (const [name, v] of Object.entries(values)) {
+    const s = fieldSpec(form.dataset.type, name);
+    if (v === null && s.kind === 'date' && s.default === 'today') values[name] = today();
   }
   return values;
 }
