@@ -2,7 +2,7 @@
 // use. Forms, checks, defaults, status buttons, orders, milestones and labels all come from it, so the phone
 // never saves what the server would refuse for a reason it could have known.
 import { getMeta, setMeta } from './db.js';
-import { chars, t, thisWeek, today, weekDays } from './ui.js';
+import { chars, has, t, thisWeek, today, weekDays } from './ui.js';
 
 let S = null;
 let role = null;
@@ -162,6 +162,5 @@ export function explain(rec) {
     if (problem) return problem;
   }
   const key = error.code && `error.${error.code}`;
-  const known = key && t(key) !== key;
-  return known ? t(key) : error.message || t('rejected');
+  return key && has(key) ? t(key) : error.message || t('rejected');
 }
