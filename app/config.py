@@ -35,6 +35,16 @@ def load(app, test_config=None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_DURATION=60 * 60 * 24 * 30,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        # A device unused this long is signed out: a phone syncs weekly at best, and a month covers leave or a
+        # broken phone; a township browser lasts a working day.
+        TOKEN_IDLE_DAYS=30,
+        SESSION_IDLE_HOURS=10,
+        # The largest request: 100 ops (the phone's batch) of the longest journal (20,000 characters, 3 bytes
+        # each in UTF-8) is 6 MB. Form fields stay under Werkzeug's own 500 KB.
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        HTTPS=False,      # served over HTTPS (directly or behind a proxy): Secure cookies and HSTS
+        PROXY_HOPS=0,     # reverse proxies in front whose X-Forwarded-* headers are trusted
         WTF_CSRF_TIME_LIMIT=None,
         SYNC_MAX_OPS=500,
         SYNC_MAX_LIMIT=1000,
@@ -45,6 +55,8 @@ def load(app, test_config=None) -> None:
         app.config.from_prefixed_env("ZHUCUN")
     else:
         app.config.from_mapping(test_config)
+    if app.config["HTTPS"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

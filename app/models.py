@@ -52,6 +52,14 @@ class User(UserMixin, db.Model):
 
     unit: Mapped[Unit] = relationship()
 
+    # The page session this user object was loaded for (`<device id>:<secret>`, see app/credentials.py):
+    # Flask-Login keeps it in the session and the remember cookie instead of the bare user id.
+    session_id = None
+    device = None  # the Device of that session or token
+
+    def get_id(self) -> str | None:
+        return self.session_id
+
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
@@ -73,8 +81,11 @@ class Device(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The bearer token's hash (phones and API clients; none for a web login) and the page session's.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    session_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

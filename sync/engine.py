@@ -110,8 +110,9 @@ def _authorise(store: Store, actor: Actor, op: Op, current: Current | None) -> i
     """Return the village the op writes to, or reject it."""
     if actor.role not in TYPES[op.type].writers:
         raise OpRejected("forbidden", f"The role {actor.role} may not write {op.type} records.")
-    if current is not None and not gate.visible(actor, TYPES[op.type], current.fields):
-        # The same answer as for an id the server has never seen: nothing tells the task exists.
+    if current is not None and (current.unit_id not in actor.village_ids
+                                or not gate.visible(actor, TYPES[op.type], current.fields)):
+        # The same answer as for an id the server has never seen: nothing tells that the record exists elsewhere.
         raise OpRejected("not_found", "No such record on the server to edit.", "id")
     if current is not None:
         unit_id = current.unit_id
@@ -136,7 +137,8 @@ def _unit_of_target(store: Store, actor: Actor, rtype: RecordType, op: Op) -> in
     target_type, target_id = op.set.get(type_field), op.set.get(id_field)
     known = isinstance(target_type, str) and target_type in TYPES and isinstance(target_id, str)
     target = store.load(target_type, target_id.lower()) if known else None
-    if target is None or not gate.visible(actor, TYPES[target_type], target.fields):
+    if target is None or target.unit_id not in actor.village_ids or not gate.visible(actor, TYPES[target_type],
+                                                                                        target.fields):
         raise OpRejected("not_found", f"No {target_type} {target_id} to comment on.", id_field)
     return target.unit_id
 

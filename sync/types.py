@@ -106,6 +106,7 @@ JOURNAL = RecordType(
     ),
     writers=FIELD_ROLES,
     defaults={"date": "today"},
+    authors_only=True,  # a journal is its writer's account of the day: another cadre adds their own, never edits it
 )
 
 PROBLEM_ORDER = ("open", "in_progress", "resolved", "verified")

@@ -4,6 +4,8 @@ from werkzeug.exceptions import HTTPException
 
 from sync import EnvelopeError
 
+from .. import error_pages
+
 from . import bp
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -41,7 +43,11 @@ def envelope_error(error: EnvelopeError):
 def http_error(error: HTTPException):
     """JSON under /api/ (including unknown API routes); the usual pages elsewhere."""
     if not request.path.startswith("/api/"):
-        return error
+        return error_pages.page(error) if error.code >= 400 else error
+    if error.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_response(413, "too_large", f"The request is larger than {limit} MB; nothing was applied. "
+                                                "Send fewer ops at a time.")
     return error_response(error.code, CODES.get(error.code, "error"), error.description)
 
 

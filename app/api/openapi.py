@@ -77,7 +77,9 @@ def spec() -> dict:
             "cursor": {"type": "integer"}, "more": {"type": "boolean"}}},
     }
     bearer = [{"device_token": []}]
-    unauthorized = _error("No token, or an invalid or revoked one (JSON, never a redirect).")
+    unauthorized = _error("No token, or an invalid one (`invalid_token`), a revoked or logged-out device "
+                          "(`device_revoked`), one unused too long (`token_expired`); JSON, never a redirect.")
+    too_large = _error("The body is larger than the server accepts (8 MB); nothing applied.")
     return {
         "openapi": "3.0.3",
         "info": {"title": "Zhucun sync API", "version": "1",
@@ -89,9 +91,16 @@ def spec() -> dict:
                 "requestBody": {"required": True, "content": _json("TokenRequest")},
                 "responses": {"201": {"description": "A new device and its token (shown once).",
                                       "content": _json("TokenResponse")},
-                              "400": _error("Malformed request."), "401": _error("Wrong username or password.")}}},
+                              "400": _error("Malformed request."), "401": _error("Wrong username or password."),
+                              "413": too_large,
+                              "429": _error("Too many failed attempts for this username or address "
+                                            "(`too_many_attempts`); `Retry-After` says when to try again.")}}},
+            "/api/auth/logout": {"post": {
+                "summary": "End the token's device: the token, the page session and remember-me",
+                "security": bearer,
+                "responses": {"200": {"description": "The device, now revoked."}, "401": unauthorized}}},
             "/api/me": {"get": {
-                "summary": "The token's user and device", "security": bearer,
+                "summary": "The token's (or page session's) user and device", "security": bearer,
                 "responses": {"200": {"description": "The user and device."}, "401": unauthorized}}},
             "/api/sync": {"post": {
                 "summary": "Push ops and pull changes", "security": bearer,
@@ -99,6 +108,7 @@ def spec() -> dict:
                 "responses": {"200": {"description": "Per-op results and a page of changes.",
                                       "content": _json("SyncResponse")},
                               "400": _error("Malformed envelope; nothing applied."), "401": unauthorized,
+                              "413": too_large,
                               "403": _error("`device` is not the token's device; nothing applied.")}}},
             "/api/schema": {"get": {
                 "summary": "The merge table of sync/types.py: fields, bounds, moves, defaults, milestones, labels",

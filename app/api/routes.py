@@ -7,9 +7,9 @@ from werkzeug.exceptions import ClientDisconnected
 
 from sync.envelope import is_uuid
 
-from .. import scope, sync_service
+from .. import credentials, scope, sync_service
 from ..extensions import csrf, db
-from ..models import Device, User, utcnow
+from ..models import Device, User
 from ..worklist import service as worklist
 from . import bp, openapi, tokens
 from .errors import ApiError
@@ -66,18 +66,25 @@ def issue_token():
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise ApiError(400, "bad_request", "Send `username` and `password` as text.")
-    user = None if "\x00" in username else db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not user.check_password(password):
+    user = credentials.user_for_password(username, password)
+    if user is None:
         raise ApiError(401, "bad_credentials", "Wrong username or password.")
     name = body.get("device_name") if isinstance(body.get("device_name"), str) else ""
-    name = "".join(ch for ch in name if ch.isprintable())
     device, token = tokens.issue(user, name or request.user_agent.string or "device")
     return jsonify({"token": token, "device": device.id, "user": user_json(user)}), 201
 
 
+@bp.post("/auth/logout")
+def logout():
+    """End this device everywhere: its token, its page session and its remember-me cookie."""
+    user, device = tokens.authenticate()
+    credentials.end(device, by=user)
+    return jsonify({"device": device.id, "revoked": True})
+
+
 @bp.get("/me")
 def me():
-    user, device = tokens.authenticate()
+    user, device = tokens.authenticate_any()
     return jsonify({"user": user_json(user), "device": device.id})
 
 
@@ -124,10 +131,7 @@ def revoke(actor: User, device_id: str) -> Device:
         .where(Device.id == device_id, User.unit_id.in_(scope.unit_ids_under(actor.unit))))
     if device is None:
         raise ApiError(404, "not_found", "No such device in your scope.")
-    if device.revoked_at is None:
-        device.revoked_at = utcnow()
-        device.revoked_by = actor.id
-        db.session.commit()
+    credentials.end(device, by=actor)
     return device
 
 

@@ -1,11 +1,13 @@
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from flask_login.utils import login_url
 
+from .. import credentials
 from ..extensions import db, login_manager
-from ..security import safe_next
-from ..models import Device, User
+from ..api.routes import user_json
+from ..models import User
+from ..security import safe_next, wants_json
 from . import bp
 from .forms import LoginForm, LogoutForm
 
@@ -14,8 +16,38 @@ login_manager.login_message = None
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_id: str):
+    """The user of a page session or remember cookie, while the device it hangs on is live."""
+    device, state = credentials.device_of_session(session_id)
+    if device is None or state != "live":
+        g.session_ended = state if device is not None else None
+        return None
+    credentials.touch(device)
+    user = device.user
+    user.session_id, user.device = session_id, device
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.path.startswith("/api/") or wants_json():
+        return jsonify({"error": {"code": "auth_required", "message": "Log in first."}}), 401
+    ended = g.get("session_ended")
+    if ended == "revoked":
+        flash(_("This device was signed out by the township. Log in again; entries on the phone are kept."), "error")
+    elif ended == "expired":
+        flash(_("You were logged out after a long time without use. Log in again."), "error")
+    if ended:
+        return redirect(url_for("auth.login"))
+    return redirect(login_url("auth.login", request.url))
+
+
+@bp.before_app_request
+def load_user_first():
+    """Load the session's user before the view writes anything: renewing the device's idle clock is its own
+    short transaction, which must not wait behind the request's own write (SQLite has one writer)."""
+    if not request.path.startswith(("/static/", "/js/")):
+        current_user._get_current_object()
 
 
 def home_for(user: User) -> str:
@@ -24,7 +56,7 @@ def home_for(user: User) -> str:
 
 @bp.app_context_processor
 def logout_form():
-    return {"logout_form": LogoutForm()}
+    return {"logout_form": LogoutForm(formdata=None)}  # never reads the request: error pages render it too
 
 
 @bp.get("/")
@@ -37,38 +69,43 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    if form.validate_on_submit():
-        name = form.username.data
-        user = None if "\x00" in name else db.session.scalar(select(User).where(User.username == name))
-        if user is None or not user.active or not user.check_password(form.password.data):
-            flash(_("Wrong username or password."), "error")
-            return render_template("auth/login.html", form=form), 401
-        login_user(user, remember=True)
-        device = db.session.get(Device, form.device.data) if form.device.data else None
-        if device is not None and device.user_id == user.id and device.revoked_at is None:
-            session["device"] = device.id
-        return redirect(safe_next(request.args.get("next"), home_for(user)))
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        if request.method == "POST" and wants_json():
+            return jsonify({"error": {"code": "bad_request", "message": _("Fill in the username and password.")}}), 400
+        return render_template("auth/login.html", form=form)
+    user = credentials.user_for_password(form.username.data, form.password.data)
+    if user is None:
+        message = _("Wrong username or password.")
+        if wants_json():
+            return jsonify({"error": {"code": "bad_credentials", "message": message}}), 401
+        flash(message, "error")
+        return render_template("auth/login.html", form=form), 401
+    device, token = session_device(user, form)
+    user.session_id, user.device = credentials.open_session(device), device
+    db.session.commit()
+    login_user(user, remember=bool(form.remember.data))
+    target = safe_next(request.args.get("next"), home_for(user))
+    if not wants_json():
+        return redirect(target)
+    answer = {"next": target, "user": user_json(user), "device": device.id}
+    if token:
+        answer["token"] = token
+    return jsonify(answer)
 
 
-@bp.before_app_request
-def end_sessions_of_revoked_devices():
-    """A page session opened together with a device token ends when the township revokes that device."""
-    device_id = session.get("device")
-    if device_id and current_user.is_authenticated:
-        device = db.session.get(Device, device_id)
-        if device is None or device.revoked_at is not None:
-            logout_user()
-            session.pop("device", None)
-            if not request.path.startswith(("/api/", "/static/", "/js/", "/sw.js")):
-                flash(_("This device was signed out by the township. Log in again; entries on the phone are kept."),
-                      "error")
-                return redirect(url_for("auth.login"))
-    return None
+def session_device(user: User, form: LoginForm):
+    """The live device the form names (a phone logging in again), else a new one. A phone's login page asks in
+    JSON and gets a bearer token for sync; township web logins never get one."""
+    named = credentials.live_device_of(user, form.device.data)
+    if named is not None:
+        return named, None
+    name = form.device_name.data or request.user_agent.string or "browser"
+    return credentials.new_device(user, name, with_token=user.is_field and wants_json())
 
 
 @bp.post("/logout")
 def logout():
-    if LogoutForm().validate_on_submit():
+    if LogoutForm().validate_on_submit() and current_user.is_authenticated:
+        credentials.end(current_user.device, by=current_user)
         logout_user()
     return redirect(url_for("auth.login"))

@@ -15,6 +15,7 @@ from ..api.routes import revoke
 from ..extensions import login_manager
 from ..models import utcnow
 from . import bp, filters, listing, queries, records
+from . import devices as device_list
 from .forms import RevokeForm
 
 ALLOWED_ROLES = ("township_staff", "township_approver", "admin")
@@ -73,7 +74,7 @@ def villages():
 @bp.get("/devices")
 @township_required
 def devices():
-    return render_template("township/devices.html", devices=queries.devices(current_user))
+    return render_template("township/devices.html", devices=device_list.listed(current_user))
 
 
 @bp.post("/devices/<device_id>/revoke")

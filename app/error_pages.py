@@ -1,0 +1,23 @@
+"""Error pages in the reader's language, saying what happened and what to do (the API answers JSON instead)."""
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: (_l("The request could not be understood"), _l("Go back and try again. If it keeps happening, tell the "
+                                                          "township's administrator what you did.")),
+    403: (_l("Not allowed"), _l("Your account may not open this page.")),
+    404: (_l("Page not found"), _l("The page or record does not exist, or it is outside your area.")),
+    405: (_l("The request could not be understood"), _l("Go back and try again.")),
+    413: (_l("Too much at once"), _l("What was sent is larger than the server accepts (8 MB for a request). "
+                                      "Nothing was saved. Send less at a time, or a smaller file.")),
+    429: (_l("Too many attempts"), _l("Wait a few minutes, then try again.")),
+    500: (_l("The server failed"), _l("Nothing was lost on the phone. Try again in a moment.")),
+}
+
+
+def page(error: HTTPException):
+    title, advice = MESSAGES.get(error.code, (error.name, ""))
+    response = error.get_response()
+    body = render_template("error.html", code=error.code, title=title, advice=advice)
+    return body, error.code, {key: value for key, value in response.headers.items() if key == "Retry-After"}
