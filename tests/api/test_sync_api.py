@@ -236,3 +236,29 @@ def test_nul_characters_are_refused_not_a_server_error(app, phone, client):
                                                  "device_name": "红米\x00手机"})
     assert named.status_code == 201
     assert count_journals(app) == 0
+
+
+def test_only_its_author_changes_a_journal(app, phone):
+    """A journal is its writer's account of the day: another cadre of the village adds their own, never edits it."""
+    sec1, cadre1 = phone("sec1"), phone("cadre1")
+    mine = journal("上午走访三户")
+    assert sec1.sync([mine]).get_json()["results"][0]["status"] == "applied"
+    edit = journal("改了书记的日志", record_id=mine["id"], base=1)
+    refused = cadre1.sync([edit]).get_json()["results"][0]
+    assert refused["status"] == "rejected" and refused["error"]["code"] == "forbidden"
+    own = journal("上午走访三户，下午开会", record_id=mine["id"], base=1)
+    assert sec1.sync([own]).get_json()["results"][0]["status"] == "applied"
+    with app.app_context():
+        assert db.session.get(Journal, mine["id"]).text == "上午走访三户，下午开会"
+
+
+def test_an_id_of_another_village_answers_as_an_unknown_one(app, phone):
+    sec2 = phone("sec2")
+    theirs = journal("三村的日志")
+    sec2.sync([theirs])
+    sec1 = phone("sec1")
+    probe = sec1.sync([journal("探", record_id=theirs["id"], base=1)]).get_json()["results"][0]
+    unknown = sec1.sync([journal("探", record_id=str(uuid.uuid4()), base=1)]).get_json()["results"][0]
+    assert probe["error"] == unknown["error"] and probe["error"]["code"] == "not_found"
+    with app.app_context():
+        assert db.session.get(Journal, theirs["id"]).text == "三村的日志"
