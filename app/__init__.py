@@ -24,7 +24,7 @@ def create_app(test_config=None) -> Flask:
     assets.init_app(app)
     i18n.init_app(app)
 
-    from . import auth, api, field, township, reports, cli
+    from . import auth, api, field, township, reports, cli, ratelimit
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(field.bp)
@@ -32,5 +32,6 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(reports.bp)
     from .worklist.routes import bp as worklist_bp
     app.register_blueprint(worklist_bp)
+    ratelimit.init_app(app)
     cli.init_app(app)
     return app

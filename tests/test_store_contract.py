@@ -66,8 +66,8 @@ def test_a_change_carries_its_author_village_and_server_times(server):
     rid = new_id()
     [created] = server.apply("sec1", [op("journal", rid, text="初稿")])
     assert created["status"] == "applied" and created["version"] == 1
-    first = only(server.pull("cadre1")["changes"], rid)
-    [edited] = server.apply("cadre1", [op("journal", rid, base=1, places="村东组")])
+    first = only(server.pull("sec1")["changes"], rid)
+    [edited] = server.apply("sec1", [op("journal", rid, base=1, places="村东组")])  # from the author's other phone
     assert edited["status"] == "applied" and edited["version"] == 2
 
     second = only(server.pull("sec1")["changes"], rid)
@@ -78,6 +78,10 @@ def test_a_change_carries_its_author_village_and_server_times(server):
                                 "reflection": None}
     assert second["created_at"] == first["created_at"]
     assert moment(second["updated_at"]) > moment(first["updated_at"]) >= moment(first["created_at"])
+    pid = new_id()  # a problem is the village's: another cadre edits it, and its author stays who made it
+    server.apply("sec1", [op("problem", pid, title="水渠渗漏")])
+    server.apply("cadre1", [op("problem", pid, base=1, detail="东头三户")])
+    assert only(server.pull("sec1")["changes"], pid)["author"] == "sec1"
 
 
 def test_milestones_carry_when_they_were_reached_and_lose_it_when_left(server):
@@ -100,34 +104,34 @@ def test_milestones_carry_when_they_were_reached_and_lose_it_when_left(server):
 
 def test_edits_of_different_fields_from_one_base_merge(server):
     rid = new_id()
-    server.apply("sec1", [op("journal", rid, text="初稿")])
-    [first] = server.apply("sec1", [op("journal", rid, base=1, places="水渠")])
-    [second] = server.apply("cadre1", [op("journal", rid, base=1, reflection="要跟进")])
+    server.apply("sec1", [op("problem", rid, title="水渠渗漏")])
+    [first] = server.apply("sec1", [op("problem", rid, base=1, detail="东头三户")])
+    [second] = server.apply("cadre1", [op("problem", rid, base=1, category="水利")])
     assert first["status"] == "applied"
     assert second == {"op": second["op"], "status": "merged", "version": 3}
     change = only(server.pull("sec1")["changes"], rid)
-    assert (change["fields"]["places"], change["fields"]["reflection"], change["conflicts"]) == ("水渠", "要跟进", [])
+    assert (change["fields"]["detail"], change["fields"]["category"], change["conflicts"]) == ("东头三户", "水利", [])
 
 
 def test_a_conflict_is_kept_on_the_record_and_in_the_history_until_acknowledged(server):
     rid = new_id()
-    server.apply("sec1", [op("journal", rid, text="初稿")])
-    server.apply("sec1", [op("journal", rid, base=1, text="书记的版本")])
-    late = op("journal", rid, base=1, text="村委的版本")
+    server.apply("sec1", [op("problem", rid, title="初稿")])
+    server.apply("sec1", [op("problem", rid, base=1, title="书记的版本")])
+    late = op("problem", rid, base=1, title="村委的版本")
     [result] = server.apply("cadre1", [late])
     assert result["status"] == "merged"
-    expected = {"field": "text", "kept": "村委的版本", "lost": "书记的版本", "lost_from": "server", "op": late["op"],
+    expected = {"field": "title", "kept": "村委的版本", "lost": "书记的版本", "lost_from": "server", "op": late["op"],
                 "by": "cadre1", "at": AT}
     assert result["conflicts"] == [expected]
 
     change = only(server.pull("staff1")["changes"], rid)
-    assert change["fields"]["text"] == "村委的版本" and change["conflicts"] == [expected]
-    assert server.history("staff1", "journal", rid)[-1]["conflicts"] == [expected]
+    assert change["fields"]["title"] == "村委的版本" and change["conflicts"] == [expected]
+    assert server.history("staff1", "problem", rid)[-1]["conflicts"] == [expected]
 
-    [acked] = server.apply("sec1", [op("journal", rid, base=change["version"], ack=True)])
+    [acked] = server.apply("sec1", [op("problem", rid, base=change["version"], ack=True)])
     assert acked["status"] == "applied"
     assert only(server.pull("staff1")["changes"], rid)["conflicts"] == []
-    last = server.history("staff1", "journal", rid)[-1]
+    last = server.history("staff1", "problem", rid)[-1]
     assert (last["op"], last["ack"], last["changes"], last["conflicts"]) == (acked["op"], True, {}, [])
 
 

@@ -11,6 +11,8 @@ from sync.types import TYPES, shanghai_today
 VILLAGE, OTHER = 1, 2
 SECRETARY = Actor(user_id=1, role="secretary", home_unit_id=VILLAGE, village_ids=frozenset({VILLAGE}))
 CADRE = Actor(user_id=2, role="cadre", home_unit_id=VILLAGE, village_ids=frozenset({VILLAGE}))
+# Journals are changed only by their author: the second side of a merge is the author's other phone.
+AUTHORS_OTHER_PHONE = SECRETARY
 STAFF = Actor(user_id=3, role="township_staff", home_unit_id=10, village_ids=frozenset({VILLAGE, OTHER}))
 
 
@@ -41,7 +43,7 @@ def test_disjoint_fields_from_the_same_base_both_survive(store):
     rid = new_id()
     apply_ops(store, SECRETARY, [journal_op(rid, text="初稿")])
     first = apply_ops(store, SECRETARY, [journal_op(rid, base=1, places="水渠")])[0]
-    second = apply_ops(store, CADRE, [journal_op(rid, base=1, reflection="要跟进")])[0]
+    second = apply_ops(store, AUTHORS_OTHER_PHONE, [journal_op(rid, base=1, reflection="要跟进")])[0]
     assert first["status"] == "applied"
     assert second["status"] == "merged" and "conflicts" not in second
     fields = store.load("journal", rid).fields
@@ -53,7 +55,7 @@ def test_overlapping_field_later_arrival_wins_and_loser_is_kept(store):
     apply_ops(store, SECRETARY, [journal_op(rid, text="初稿")])
     apply_ops(store, SECRETARY, [journal_op(rid, base=1, text="书记的版本")])
     op = journal_op(rid, base=1, text="村委的版本")
-    [result] = apply_ops(store, CADRE, [op])
+    [result] = apply_ops(store, AUTHORS_OTHER_PHONE, [op])
     assert result["status"] == "merged"
     [conflict] = result["conflicts"]
     assert conflict | {"at": None} == {"field": "text", "kept": "村委的版本", "lost": "书记的版本", "lost_from": "server",
@@ -66,7 +68,7 @@ def test_same_value_on_both_sides_is_not_a_conflict(store):
     rid = new_id()
     apply_ops(store, SECRETARY, [journal_op(rid, text="初稿")])
     apply_ops(store, SECRETARY, [journal_op(rid, base=1, text="定稿")])
-    [result] = apply_ops(store, CADRE, [journal_op(rid, base=1, text="定稿")])
+    [result] = apply_ops(store, AUTHORS_OTHER_PHONE, [journal_op(rid, base=1, text="定稿")])
     assert "conflicts" not in result and result["version"] == 2
 
 

@@ -460,7 +460,7 @@ def test_acknowledging_with_a_stale_page_keeps_conflicts_not_yet_seen(client, ap
 
 def test_journal_conflicts_are_acknowledged_by_the_village(client, app, world):
     jid = create(app, "sec1", "journal", text="原文")
-    edit(app, "cadre1", "journal", jid, 1, text="村干部改的")
+    edit(app, "sec1", "journal", jid, 1, text="村干部改的")  # the author's two phones, one offline
     edit(app, "sec1", "journal", jid, 1, text="书记改的")
     login(client, "staff1")
     listing = page(client, "/township/journals")

@@ -150,11 +150,11 @@ def test_revocation_is_scoped_and_role_checked(app, phone):
 
 
 def test_overlapping_edits_from_two_phones_merge_and_keep_the_loser(app, phone):
-    sec1, cadre1 = phone("sec1"), phone("cadre1")
+    sec1, other_phone = phone("sec1"), phone("sec1")  # a journal is its author's, on any of their phones
     create = journal("初稿")
     sec1.sync([create])
     sec1.sync([journal("书记改", record_id=create["id"], base=1, places="村口")])
-    result = cadre1.sync([journal("村委改", record_id=create["id"], base=1)]).get_json()["results"][0]
+    result = other_phone.sync([journal("村委改", record_id=create["id"], base=1)]).get_json()["results"][0]
     assert result["status"] == "merged" and result["version"] == 3
     assert result["conflicts"][0]["lost"] == "书记改"
     with app.app_context():
