@@ -18,6 +18,8 @@ MESSAGES = {
 
 def page(error: HTTPException):
     title, advice = MESSAGES.get(error.code, (error.name, ""))
+    if error.description != type(error).description:  # the view said what was wrong (already translated)
+        advice = error.description
     response = error.get_response()
     body = render_template("error.html", code=error.code, title=title, advice=advice)
     return body, error.code, {key: value for key, value in response.headers.items() if key == "Retry-After"}

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import scope
+from ..township import records
 from ..township.routes import township_required
 from . import bp, charts, formats
 from .export import export_sqlite
@@ -88,6 +89,6 @@ def problems_chart():
 @bp.get("/export.sqlite")
 @township_required
 def export():
-    body = export_sqlite(scope.actor(current_user))
+    body = export_sqlite(records.request_actor())
     return Response(body, mimetype="application/vnd.sqlite3",
                     headers={"Content-Disposition": "attachment; filename=zhucun-export.sqlite"})

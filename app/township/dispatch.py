@@ -85,8 +85,12 @@ class GateTask:
         return self.view.id
 
     @property
-    def row(self) -> Task:
-        return self.view.row
+    def version(self) -> int:
+        return self.view.version
+
+    @property
+    def village_name(self) -> str:
+        return self.view.village_name
 
     @property
     def fields(self) -> dict:
@@ -108,14 +112,14 @@ class GateTask:
     @property
     def token(self) -> str:
         """What a decision form posts for it: the id and the version shown."""
-        return f"{self.id}:{self.row.version}"
+        return f"{self.id}:{self.version}"
 
 
 def permissions(user: User, view: records.RecordView) -> dict:
-    f, row = view.fields, view.row
-    township = f.get("origin") == "township" and not row.deleted
+    f = view.fields
+    township = f.get("origin") == "township" and not view.deleted
     gate = f.get("gate") or "approved"
-    mine = row.created_by == user.id
+    mine = view.created_by == user.id
     offlist = not f.get("item_code")
     return {
         "can_decide": township and gate == "pending" and is_approver(user) and not (offlist and mine),
@@ -127,8 +131,12 @@ def permissions(user: User, view: records.RecordView) -> dict:
 
 
 def gate_tasks(user: User, rows) -> list[GateTask]:
-    actor = scope.actor(user)
-    views = records.views(actor, "task", rows)
+    return gate_views(user, records.views(records.actor_of(user), "task", rows))
+
+
+def gate_views(user: User, views: list[records.RecordView]) -> list[GateTask]:
+    """The tasks with the earlier task each repeats (when in scope) and what the user may do with them."""
+    actor = records.actor_of(user)
     wanted = {v.fields.get("duplicate_of") for v in views}
     found = queries.records_in_scope(user, "task", wanted)
     earlier = {i: records.view(actor, "task", r) for i, r in found.items()}
@@ -173,7 +181,7 @@ class Dispatch:
 
     @property
     def created_at(self) -> dt.datetime:
-        return min(t.row.created_at for t in self.tasks)
+        return min(t.view.created_at for t in self.tasks)
 
     @property
     def due(self) -> str | None:
@@ -228,14 +236,13 @@ def group(user: User, tasks: list[GateTask], now: dt.datetime | None = None) -> 
     now = now or utcnow()
     grouped: dict[str, list[GateTask]] = {}
     for t in tasks:
-        grouped.setdefault(t.row.dispatch_id or t.row.id, []).append(t)
+        grouped.setdefault(t.fields.get("dispatch_id") or t.id, []).append(t)
     items = county_items(user, {t.fields.get("item_code") for t in tasks})
-    authors = queries.usernames({t.row.created_by for t in tasks})
     out = []
     for key, members in grouped.items():
-        members.sort(key=lambda t: (t.row.unit.code, t.row.created_at))
+        members.sort(key=lambda t: (t.view.village_code, t.view.created_at))
         out.append(Dispatch(key=key, tasks=members, item=items.get(members[0].fields.get("item_code")),
-                            author=authors.get(members[0].row.created_by, ""), now=now))
+                            author=members[0].view.author, now=now))
     return out
 
 
@@ -288,11 +295,11 @@ def closed_item_tasks(user: User) -> list[tuple[GateTask, WorkItem]]:
     return [(views[task.id], item) for task, item in pairs]
 
 
-def dispatch_siblings(user: User, row: Task) -> list[Task]:
+def dispatch_siblings(user: User, task_id: str, dispatch_id: str | None) -> list[Task]:
     """The other live tasks of the same dispatch in the user's villages."""
-    if not row.dispatch_id:
+    if not dispatch_id:
         return []
-    return list(db.session.scalars(township_tasks(user).where(Task.dispatch_id == row.dispatch_id, Task.id != row.id)
+    return list(db.session.scalars(township_tasks(user).where(Task.dispatch_id == dispatch_id, Task.id != task_id)
                                    .options(selectinload(Task.unit)).join(Unit, Unit.id == Task.unit_id)
                                    .order_by(Unit.code)))
 
@@ -317,18 +324,16 @@ class TaskGateView:
     flag_note: str
 
 
-@bp.context_processor
-def task_gate_helper():
-    def task_gate(item: records.RecordView) -> TaskGateView | None:
-        if item.rtype != "task" or item.fields.get("origin") != "township":
-            return None
-        task = gate_tasks(current_user, [item.row])[0]
-        siblings = gate_tasks(current_user, dispatch_siblings(current_user, item.row))
-        return TaskGateView(task=task, item=county_items(current_user, [item.fields.get("item_code")])
-                            .get(item.fields.get("item_code")), siblings=siblings,
-                            flag=labels.flag_label(item.fields.get("flag")) if item.fields.get("flag") else "",
-                            flag_note=item.fields.get("flag_note") or "")
-    return {"task_gate": task_gate}
+def task_gate(user: User, item: records.RecordView) -> TaskGateView | None:
+    """The screening panel of a township task's record page; None for any other record."""
+    f = item.fields
+    if item.rtype != "task" or f.get("origin") != "township":
+        return None
+    task = gate_views(user, [item])[0]
+    siblings = gate_tasks(user, dispatch_siblings(user, item.id, f.get("dispatch_id")))
+    return TaskGateView(task=task, item=county_items(user, [f.get("item_code")]).get(f.get("item_code")),
+                        siblings=siblings, flag=labels.flag_label(f.get("flag")) if f.get("flag") else "",
+                        flag_note=f.get("flag_note") or "")
 
 
 # ---------------------------------------------------------------- helpers for the forms
@@ -510,10 +515,11 @@ def revise_task(task_id):
         flash(_("Only a task returned for revision can be revised; this one is “%(gate)s”.",
                 gate=labels.gate_label(row.gate)), "info")
         return redirect(record_url("task", row.id))
-    actor = scope.actor(current_user)
+    actor = records.request_actor()
     task = records.view(actor, "task", row)
-    siblings = [s for s in dispatch_siblings(current_user, row)
-                if s.gate == "returned" and s.created_by == current_user.id]
+    sibling_rows = [s for s in dispatch_siblings(current_user, row.id, row.dispatch_id)
+                    if s.gate == "returned" and s.created_by == current_user.id]
+    siblings = records.views(actor, "task", sibling_rows)
     form = ReviseForm()
     results, searched, form_error, failed, status = [], False, None, [], 200
     also = set(request.form.getlist("also")) if request.method == "POST" else {s.id for s in siblings}
@@ -528,7 +534,7 @@ def revise_task(task_id):
                                   ("active",), limit=SEARCH_LIMIT)
         searched = True
     else:
-        targets = [row] + [s for s in siblings if s.id in also]
+        targets = [row] + [s for s in sibling_rows if s.id in also]
         failed, done = _revise(form, targets, seen=_version(form.version.data))
         if not failed:
             flash(_("Revised and sent back to the approver: %(villages)s.", villages=_names(u.unit for u in done)),
@@ -565,7 +571,7 @@ def _revise(form: ReviseForm, targets: list[Task], seen: int | None):
         wanted["offlist_reason"] = ""
     for name in ("detail", "due", "week", "support_department"):
         wanted.setdefault(name, "")
-    ops, actor = [], scope.actor(current_user)
+    ops, actor = [], records.request_actor()
     for number, row in enumerate(targets):
         before = records.view(actor, "task", row).fields
         changes = {name: (value or None) for name, value in wanted.items() if (value or None) != (before.get(name) or None)}

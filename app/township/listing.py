@@ -46,7 +46,7 @@ class Toggle:
 class ListPage:
     endpoint: str
     filters: Filters
-    pagination: object | None = None            # None when nothing may be shown (unknown village)
+    pagination: object | None = None            # None when nothing may be shown (unknown village); no rows
     items: list = field(default_factory=list)   # the page's items as the template shows them
     villages: list = field(default_factory=list)          # the village choices; empty: no village filter
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
@@ -93,8 +93,9 @@ def records_page(rtype: str, page_of: Callable, *, date_label: str, toggles=()) 
                     categories=queries.categories(current_user, rtype) if rtype in filters.CATEGORY_TYPES else [],
                     date_label=date_label, toggles=toggles)
     if not f.unknown_village:
-        page.pagination = page_of(current_user, f)
-        page.items = records.views(scope.actor(current_user), rtype, page.pagination.items)
+        rows = page_of(current_user, f)
+        page.items = records.views(records.request_actor(), rtype, rows.items)
+        page.pagination = ViewPagination(rows, page.items)
     return page
 
 
@@ -110,3 +111,18 @@ class ListPagination(Pagination):
 
     def _query_count(self) -> int:
         return len(self._rows)
+
+
+class ViewPagination(Pagination):
+    """The numbers and links of a page read from the database, holding what the template shows of its
+    items (views) instead of the rows: a template never gets a row through `pagination.items`."""
+
+    def __init__(self, rows_page: Pagination, items: list):
+        self._items, self._total = list(items), rows_page.total
+        super().__init__(page=rows_page.page, per_page=rows_page.per_page, max_per_page=None, error_out=False)
+
+    def _query_items(self) -> list:
+        return self._items
+
+    def _query_count(self) -> int:
+        return self._total

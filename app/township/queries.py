@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import scope
 from ..extensions import db
-from ..models import (FIELD_ROLES, SYNCED_MODELS, Device, Journal, Meeting, Problem, Request, Task, Unit, User,
+from ..models import (FIELD_ROLES, SYNCED_MODELS, Journal, Meeting, Problem, Request, Task, Unit, User,
                       utcnow)
 from . import filters
 from .filters import Filters
@@ -47,7 +47,7 @@ def journals_page(user: User, f: Filters | None = None, per_page: int = PER_PAGE
     """One page of the live journals of the user's villages, newest first."""
     f = f or Filters()
     query = filters.apply(scope.scoped(Journal, user).where(Journal.deleted.is_(False)), "journal", f)
-    query = (query.options(selectinload(Journal.unit), selectinload(Journal.author))
+    query = (query.options(selectinload(Journal.unit))
              .order_by(Journal.date.desc(), Journal.updated_at.desc(), Journal.id.desc()))
     return db.paginate(query, page=f.page, per_page=per_page, error_out=False)
 
@@ -120,15 +120,6 @@ def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[V
     rows.sort(key=lambda r: (not r.silent, -r.urgent_problems, -r.overdue_tasks, -r.old_requests,
                              r.unit.last_sync_at is not None, r.unit.last_sync_at or dt.datetime.min, r.unit.code))
     return rows, monday, sunday
-
-
-def devices(user: User) -> list[Device]:
-    """Devices of the users whose unit is in the user's subtree: active first, then by place and person."""
-    query = (select(Device).join(User, User.id == Device.user_id)
-             .where(User.unit_id.in_(scope.unit_ids_under(user.unit)))
-             .options(selectinload(Device.user).selectinload(User.unit))
-             .order_by(Device.revoked_at.is_not(None), User.username, Device.created_at.desc()))
-    return list(db.session.scalars(query))
 
 
 # ---------------------------------------------------------------- problems, requests, meetings, tasks
@@ -232,9 +223,19 @@ def usernames(ids) -> dict[int, str]:
     return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
-def village_people(user: User) -> list[User]:
+@dataclass(frozen=True)
+class Person:
+    """A village's field user as a form offers them (who a task may be assigned to), without the account."""
+    username: str
+    role: str
+    unit_id: int
+    village_name: str
+    village_code: str
+
+
+def village_people(user: User) -> list[Person]:
     """The active field users (secretaries, cadres) of the user's villages: who a task may be assigned to."""
-    query = (select(User).join(Unit, Unit.id == User.unit_id)
+    query = (select(User.username, User.role, User.unit_id, Unit.name, Unit.code).join(Unit, Unit.id == User.unit_id)
              .where(User.unit_id.in_(scope.village_ids(user)), User.role.in_(FIELD_ROLES), User.active.is_(True))
-             .options(selectinload(User.unit)).order_by(Unit.code, User.username))
-    return list(db.session.scalars(query))
+             .order_by(Unit.code, User.username))
+    return [Person(*found) for found in db.session.execute(query)]

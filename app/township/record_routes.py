@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from sync.types import TOWNSHIP_ROLES, TYPES
 
-from .. import labels, scope, sync_service
-from . import bp, queries, records, review
+from .. import labels, sync_service
+from . import bp, dispatch, queries, records, review
 from .forms import RecordActionForm, ReopenForm
 from .routes import fmt_time, record_url, township_required
 
@@ -22,10 +22,9 @@ def record(rtype, record_id):
     entries = sync_service.history(current_user, rtype, record_id) if row is not None else None
     if row is None or entries is None:
         abort(404)
-    actor = scope.actor(current_user)
+    actor = records.request_actor()
     item = records.view(actor, rtype, row)
     related = _related(actor, item)
-    people = queries.usernames([row.created_by, row.updated_by])
     role = current_user.role
     status = item.fields.get("status")
     comments = sync_service.thread(current_user, rtype, record_id) or []
@@ -34,8 +33,8 @@ def record(rtype, record_id):
         "township/record.html", item=item, related=related,
         thread=review.thread_views(comments), decisions=review.decision_choices(),
         mark=mark, marked_at=fmt_time(mark.marked_at) if mark else "",
-        can_comment=role in TYPES["review"].writers and not row.deleted,
-        created_by=people.get(row.created_by, ""), updated_by=people.get(row.updated_by, ""),
+        can_comment=role in TYPES["review"].writers and not item.deleted,
+        gate=dispatch.task_gate(current_user, item),
         history=records.history_views(actor, rtype, row.unit_id, entries),
         field_names=list(TYPES[rtype].fields),
         can_write=role in TYPES[rtype].writers,

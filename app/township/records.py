@@ -1,5 +1,5 @@
-"""What a township page shows of a synced record: its fields with residents' personal data masked,
-its open conflicts, its history. Templates get these views, never the rows' personal columns.
+"""What a township page or an export shows of a synced record: its fields with residents' personal data
+masked, its open conflicts, its history. Templates and exports get these views, never the rows.
 
 Masking follows the engine's one rule (`Actor.sees_personal_data_of`): only the village's own field
 users see a resident's name and contact in full, so township users and admins always see them masked.
@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask import g, has_request_context, request
+from flask_login import current_user
+
 from sync.engine import Actor
 from sync.mask import mask_record
 from sync.types import TYPES
 
-from .. import labels
+from .. import labels, scope
+from ..models import User
 from ..sync_store import record_fields
-from .queries import to_local
+from .queries import to_local, usernames
 
 
 def parse_time(value) -> dt.datetime | None:
@@ -64,16 +68,33 @@ def conflict_views(rtype: str, conflicts: list, full: bool) -> list[Conflict]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class RecordView:
+    """A synced record as a page or an export may show it: plain values only, never the row, so no
+    template can reach a resident's unmasked name through it."""
     rtype: str
-    row: object
+    id: str
+    version: int
+    deleted: bool
+    unit_id: int
+    village_name: str
+    village_code: str
+    created_by: int | None            # user ids, for who-may-do-what; the names are below
+    updated_by: int | None
+    author: str                       # the username of who recorded it
+    editor: str                       # ... and of who changed it last
+    created_at: dt.datetime           # as stored (naive UTC)
+    updated_at: dt.datetime
     fields: dict                      # the synced fields, masked
     conflicts: list = field(default_factory=list)
 
     @property
-    def id(self) -> str:
-        return self.row.id
+    def created_text(self) -> str:
+        return local_text(self.created_at)
+
+    @property
+    def updated_text(self) -> str:
+        return local_text(self.updated_at)
 
     @property
     def title(self) -> str:
@@ -101,15 +122,64 @@ class RecordView:
         return labels.status_label(self.rtype, self.fields.get("status"))
 
 
-def view(actor: Actor, rtype: str, row) -> RecordView:
+def _per_request(name: str) -> dict:
+    """A dict that lives as long as the request (outside one, as long as the call): an app context held
+    open across requests, as tests do, must not carry one request's scope into the next."""
+    if not has_request_context():
+        return {}
+    owner = request._get_current_object()
+    held = g.get(name)
+    if held is None or held[0] is not owner:
+        held = (owner, {})
+        setattr(g, name, held)
+    return held[1]
+
+
+def actor_of(user: User) -> Actor:
+    """The user's actor, built once per request: every view of a request masks by the same one."""
+    cache = _per_request("view_actors")
+    if user.id not in cache:
+        cache[user.id] = scope.actor(user)
+    return cache[user.id]
+
+
+def request_actor() -> Actor:
+    """The logged-in user's actor for this request."""
+    return actor_of(current_user)
+
+
+def _usernames(ids) -> dict[int, str]:
+    """{user id: username}, read once per request for each id."""
+    cache = _per_request("view_usernames")
+    missing = {i for i in ids if i is not None and i not in cache}
+    if missing:
+        cache.update(usernames(missing))
+    return cache
+
+
+def _build(actor: Actor, rtype: str, row, names: dict[int, str]) -> RecordView:
+    """The one place a synced row becomes what a template or an export sees, masked for `actor`."""
     spec = TYPES[rtype]
     full = actor.sees_personal_data_of(row.unit_id)
-    fields = mask_record(spec, record_fields(row, spec.fields), full)
-    return RecordView(rtype, row, fields, conflict_views(rtype, row.conflicts, full))
+    unit = row.unit
+    return RecordView(
+        rtype=rtype, id=row.id, version=row.version, deleted=bool(row.deleted), unit_id=row.unit_id,
+        village_name=unit.name if unit is not None else "", village_code=unit.code if unit is not None else "",
+        created_by=row.created_by, updated_by=row.updated_by,
+        author=names.get(row.created_by, ""), editor=names.get(row.updated_by, ""),
+        created_at=row.created_at, updated_at=row.updated_at,
+        fields=mask_record(spec, record_fields(row, spec.fields), full),
+        conflicts=conflict_views(rtype, row.conflicts, full))
+
+
+def view(actor: Actor, rtype: str, row) -> RecordView:
+    return _build(actor, rtype, row, _usernames([row.created_by, row.updated_by]))
 
 
 def views(actor: Actor, rtype: str, rows) -> list[RecordView]:
-    return [view(actor, rtype, row) for row in rows]
+    rows = list(rows)
+    names = _usernames({i for row in rows for i in (row.created_by, row.updated_by)})
+    return [_build(actor, rtype, row, names) for row in rows]
 
 
 @dataclass

@@ -19,6 +19,7 @@ from flask import g
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from sync.types import TYPES
 
@@ -27,7 +28,8 @@ from ..extensions import db
 from ..models import SYNCED_MODELS, Review, ReviewMark, Unit, User, utcnow
 from . import filters, records
 from .filters import Filters
-from .queries import PER_PAGE, to_local, usernames
+from .listing import ViewPagination
+from .queries import PER_PAGE, to_local
 
 QUEUE_TYPES = ("journal", "problem", "meeting", "request", "task")
 SUMMARY_LENGTH = 160
@@ -103,7 +105,7 @@ class QueueItem:
 
     @property
     def version(self) -> int:
-        return self.view.row.version
+        return self.view.version
 
     @property
     def type_label(self) -> str:
@@ -137,11 +139,11 @@ def summary(view: records.RecordView) -> str:
     return ""
 
 
-def record_day(rtype: str, row) -> str:
-    value = getattr(row, "date", None) if rtype in ("journal", "meeting") else None
-    if value is not None:
-        return value.isoformat()
-    local = to_local(row.created_at)
+def record_day(view: records.RecordView) -> str:
+    value = view.fields.get("date") if view.rtype in ("journal", "meeting") else None
+    if value:
+        return value
+    local = to_local(view.created_at)
     return local.date().isoformat() if local else ""
 
 
@@ -163,7 +165,8 @@ def comment_counts(pairs) -> dict[tuple[str, str], int]:
 
 
 def queue_page(user: User, f: Filters, per_page: int = PER_PAGE):
-    """(pagination of rows, the page's items grouped by village, per-village counts)."""
+    """(the page's numbers, its items grouped by village, per-village counts); the pagination holds the
+    queue items, not the rows they were read from."""
     sub = pending(user, f)
     per_village = dict(db.session.execute(select(sub.c.unit_id, func.count()).group_by(sub.c.unit_id)).all())
     ordered = (select(sub).join(Unit, Unit.id == sub.c.unit_id)
@@ -173,44 +176,39 @@ def queue_page(user: User, f: Filters, per_page: int = PER_PAGE):
         g.setdefault("review_queue_count", {})[user.id] = total      # the navigation's number, for free
     pagination = RowsPagination(page=f.page, per_page=per_page, error_out=False, select=ordered, total=total)
     rows = pagination.items
-    loaded: dict[tuple[str, str], object] = {}
+    actor = records.actor_of(user)
+    loaded: dict[tuple[str, str], records.RecordView] = {}
     for rtype in QUEUE_TYPES:
         ids = [r.id for r in rows if r.type == rtype]
         if ids:
             model = SYNCED_MODELS[rtype]
-            for found in db.session.scalars(scope.scoped(model, user).where(model.id.in_(ids))):
-                loaded[(rtype, found.id)] = found
-    actor = scope.actor(user)
-    names = usernames([getattr(row, a) for row in loaded.values() for a in ("created_by", "updated_by")])
+            found = db.session.scalars(scope.scoped(model, user).where(model.id.in_(ids))
+                                       .options(selectinload(model.unit)))
+            loaded |= {(rtype, view.id): view for view in records.views(actor, rtype, found)}
     counts = comment_counts(loaded)
     units = {u.id: u for u in scope.villages(user)}
     groups: dict[int, VillageGroup] = {}
     for r in rows:
-        row = loaded.get((r.type, r.id))
-        if row is None:          # changed scope or gone between the two queries
+        view = loaded.get((r.type, r.id))
+        if view is None:          # changed scope or gone between the two queries
             continue
-        view = records.view(actor, r.type, row)
         if r.seen is None:
             reason = "new"
-        elif r.seen < row.version:
+        elif r.seen < view.version:
             reason = "changed"
         else:
             reason = "comment"
         item = QueueItem(
-            rtype=r.type, view=view, village=units.get(row.unit_id), author=names.get(row.created_by, ""),
-            editor=names.get(row.updated_by, ""), day=record_day(r.type, row), changed=_fmt(row.updated_at),
-            summary=summary(view), status=view.fields.get("status"), urgent=bool(view.fields.get("urgent")),
+            rtype=r.type, view=view, village=units.get(view.unit_id), author=view.author, editor=view.editor,
+            day=record_day(view), changed=view.updated_text, summary=summary(view),
+            status=view.fields.get("status"), urgent=bool(view.fields.get("urgent")),
             reason=reason, seen=r.seen, comments=counts.get((r.type, r.id), 0))
-        group = groups.get(row.unit_id)
+        group = groups.get(view.unit_id)
         if group is None:
-            group = groups[row.unit_id] = VillageGroup(units.get(row.unit_id), per_village.get(row.unit_id, 0))
+            group = groups[view.unit_id] = VillageGroup(units.get(view.unit_id), per_village.get(view.unit_id, 0))
         group.items.append(item)
-    return pagination, list(groups.values()), per_village
-
-
-def _fmt(value) -> str:
-    local = to_local(value)
-    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+    shown = ViewPagination(pagination, [item for group in groups.values() for item in group.items])
+    return shown, list(groups.values()), per_village
 
 
 # ---------------------------------------------------------------- marks

@@ -131,7 +131,7 @@ def requests():
     livelihood = listing.Toggle.from_request("livelihood", _l("Livelihood projects only"))
     page = listing.records_page("request", lambda user, f: queries.requests_page(user, f, livelihood.checked),
                                 date_label=_l("Recorded"), toggles=[livelihood])
-    actor = scope.actor(current_user)
+    actor = records.request_actor()
     linked = {rtype: {i: records.view(actor, rtype, row) for i, row in queries.records_in_scope(
         current_user, rtype, [r.fields.get(f"{rtype}_id") for r in page.items]).items()}
         for rtype in ("meeting", "problem")}
@@ -161,6 +161,7 @@ def tasks():
                    closed=dispatch.closed_item_tasks(current_user))
     if f.unknown_village:
         return _render_list("township/tasks.html", "task", villages, f, pagination=None, items=[], **context)
-    pagination = queries.tasks_page(current_user, f)
-    items = records.views(scope.actor(current_user), "task", pagination.items)
-    return _render_list("township/tasks.html", "task", villages, f, pagination=pagination, items=items, **context)
+    rows = queries.tasks_page(current_user, f)
+    items = records.views(records.request_actor(), "task", rows.items)
+    return _render_list("township/tasks.html", "task", villages, f, pagination=listing.ViewPagination(rows, items),
+                        items=items, **context)

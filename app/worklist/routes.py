@@ -21,7 +21,7 @@ from .. import labels, scope
 from ..extensions import csrf, db, login_manager
 from ..models import WORK_ITEM_STATUSES, Task, User, WorkItem
 from ..reports.formats import to_csv
-from ..township import filters, listing
+from ..township import filters, listing, records
 from ..township.routes import fmt_time, record_url, township_required
 from . import imports, parse, service, stats
 from .forms import ConfirmForm, ImportForm
@@ -95,7 +95,7 @@ def item(code):
     history = service.history(found)
     people = dict(db.session.execute(select(User.id, User.username).where(
         User.id.in_({c.by_user for c in history if c.by_user is not None}))).all()) if history else {}
-    tasks = list(db.session.scalars(
+    tasks = records.views(records.request_actor(), "task", db.session.scalars(
         scope.scoped(Task, current_user)
         .where(Task.item_code == found.code, Task.origin == "township", Task.deleted.is_(False),
                Task.status != "done", Task.gate.in_(OPEN_GATES))
