@@ -1,5 +1,10 @@
 """Field routes. The page is a shell: the records live in the phone's IndexedDB and are drawn by the JS.
 
+The shell names nobody (no user id, no username, no CSRF token), so the service worker may keep it for whoever
+uses the phone next; who is logged in comes from the session pointer in IndexedDB. Pages that are the same for
+everyone carry `Zhucun-Shell: neutral`: the worker caches no page without it, and logging out deletes any
+cached page without it (an earlier version of the app cached the field page with its user's name).
+
 JavaScript modules are served under a versioned directory, /js/<version>/<name>, rather than with a
 `?v=` query: a module's relative imports (`./db.js`) then resolve inside the same version, so a page
 never mixes the modules of two releases, and the service worker can precache them exactly.
@@ -8,23 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import wraps
 from pathlib import Path
 
-from flask import Response, current_app, redirect, render_template, send_from_directory, url_for
+from flask import Response, current_app, make_response, redirect, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from . import bp
 
 # The modules the field shell loads (field.js imports the others; views.js, history.js and thread.js are
 # loaded when a view or dialog needs them); all are precached, so every view works offline.
 FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
-                 "views.js", "history.js", "thread.js")
+                 "signout.js", "views.js", "history.js", "thread.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
-# Pages the service worker keeps for offline navigation (/offline is precached separately).
+# Pages the service worker keeps for offline navigation, fetched without cookies (/offline is precached
+# separately, the same way).
 SHELL_PAGES = ("/field",)
+NEUTRAL = ("Zhucun-Shell", "neutral")
 
 
 def _version() -> str:
@@ -35,16 +41,6 @@ def _version() -> str:
 def module_url(name: str) -> str:
     """The versioned URL of an ES module under app/static/js."""
     return url_for("field.module", version=_version(), name=name)
-
-
-def field_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_field:
-            return redirect(url_for("township.journals"))
-        return view(*args, **kwargs)
-    return wrapped
 
 
 def js_strings() -> dict[str, str]:
@@ -70,8 +66,15 @@ def js_strings() -> dict[str, str]:
         "storage": _("Storage used on this phone: %(used)s of %(quota)s.", used="{used}", quota="{quota}"),
         "storageLow": _("This phone is nearly out of storage for the journal. Sync, then free some space."),
         "storageNotPersisted": _("The browser may clear this data when space is short; sync often."),
-        "logoutUnsynced": _("%(n)s entries have not been synced yet. They stay on this phone and are "
-                            "sent when you log in again. Log out anyway?", n="{n}"),
+        # Logging out and switching person (logout.js); a device the server no longer accepts (field.js).
+        "logOut": _("Log out"),
+        "switchPerson": _("Switch person"),
+        "stayLoggedIn": _("Stay logged in"),
+        "logoutUnsent": _("%(n)s entries have not been sent yet. Only they stay on this phone, and they are sent "
+                          "when you log in again; everything else of yours is removed from this phone.", n="{n}"),
+        "logoutOffline": _("No signal: you can log out now, but logging in again needs a connection."),
+        "signedOut": _("This phone was signed out; only the entries not sent yet are kept on it. Log in again to "
+                       "send them."),
         "conflict": _("Also edited elsewhere; both versions are kept in the history."),
         "required": _("Fill in this field."),
         "madeProblem": _("Made a problem"),
@@ -163,15 +166,27 @@ def js_strings() -> dict[str, str]:
     }
 
 
+def neutral_page(template: str, **context) -> Response:
+    response = make_response(render_template(template, **context))
+    response.headers[NEUTRAL[0]] = NEUTRAL[1]
+    return response
+
+
 @bp.get("/field")
-@field_required
 def home():
-    return render_template("field/home.html", strings=js_strings())
+    """Anyone may have the shell (with nobody logged in on the phone, its script opens the login page); a
+    township user's page session goes to the township's pages."""
+    if current_user.is_authenticated and not current_user.is_field:
+        return redirect(url_for("township.journals"))
+    return neutral_page("field/home.html", strings=js_strings())
 
 
 @bp.get("/offline")
 def offline():
-    return render_template("offline.html")
+    """Neutral when nobody is logged in (as the service worker fetches it); else its header names the user."""
+    if current_user.is_authenticated:
+        return render_template("offline.html")
+    return neutral_page("offline.html")
 
 
 @bp.get("/js/<version>/<path:name>")

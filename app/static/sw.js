@@ -2,6 +2,8 @@
 // PAGES (navigations kept for offline use). One cache per version; the old one is removed on activate.
 // A new version waits until the page asks for it (the user tapped "update"), so open pages are never
 // left without their assets. /api/ is never touched: the page's own sync code talks to the network.
+// Nothing personal is kept: pages are cached only when the server marks them as the same for everyone
+// (`Zhucun-Shell: neutral`); who is logged in lives in the page's IndexedDB.
 const CACHE = `zhucun-${VERSION}`;
 const NAV_TIMEOUT = 3000;
 const OFFLINE = '/offline';
@@ -10,13 +12,12 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(PRECACHE);
-    // The offline page is fetched without cookies, so it names nobody. The field page needs the
-    // user's cookie and may redirect to /login: keep it only if it is a real 200 page.
+    // The shell pages are fetched without cookies: the copy kept is the one anybody gets.
     await cache.put(OFFLINE, await fetch(OFFLINE, { credentials: 'omit' }));
     await Promise.all(PAGES.map(async (path) => {
       try {
-        const res = await fetch(path, { credentials: 'same-origin' });
-        if (cacheable(res)) await cache.put(path, res);
+        const res = await fetch(path, { credentials: 'omit' });
+        if (neutral(res)) await cache.put(path, res);
       } catch (e) { /* the page is cached on its next visit */ }
     }));
   })());
@@ -57,13 +58,15 @@ function cacheable(res) {
   return res && res.status === 200 && res.type === 'basic' && !res.redirected;
 }
 
+const neutral = (res) => cacheable(res) && res.headers.get('Zhucun-Shell') === 'neutral';
+
 // Network first with a short timeout; the cached page (or the offline page) when the network fails,
-// is too slow, or the server errs.
+// is too slow, or the server errs. A shell page fetched on the way refreshes the kept copy.
 async function navigate(req, url) {
   const cache = await caches.open(CACHE);
   const keep = PAGES.includes(url.pathname);
   const network = fetch(req).then((res) => {
-    if (keep && cacheable(res)) cache.put(url.pathname, res.clone());
+    if (keep && neutral(res)) cache.put(url.pathname, res.clone());
     return res;
   });
   network.catch(() => {});

@@ -1,10 +1,10 @@
-"""The phone's pages: layout at 360 px, logging in and out, the update offer."""
+"""The phone's pages: layout at 360 px, logging in, the update offer (logging out: test_shared_phone.py)."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import entry, log_in, wait_controlled, wait_synced, write_journal
+from .conftest import log_in, wait_controlled, wait_synced, write_journal
 
 pytestmark = pytest.mark.browser
 
@@ -93,39 +93,6 @@ def test_township_user_goes_to_the_township_pages(page, server):
     assert "/township/" in page.url
 
 
-def test_logout_warns_about_unsynced_entries_and_keeps_them(context, page, server):
-    log_in(page, server)
-    wait_controlled(page)
-    wait_synced(page)
-    context.set_offline(True)
-    write_journal(page, "村民反映路灯不亮")
-    context.route("**/api/sync", lambda route: route.abort())  # the entry cannot leave the phone
-    context.set_offline(False)
-
-    # The handler asks after reading IndexedDB; a click that waited for navigations could hang on the modal.
-    with page.expect_event("dialog") as first:
-        page.click("#logout-form [type=submit]", no_wait_after=True)
-    assert "1" in first.value.message
-    first.value.dismiss()
-    expect(page.locator("#journal-form")).to_be_visible()  # dismissed: still logged in here
-    assert page.url == f"{server}/field"
-    with page.expect_event("dialog") as second:
-        page.click("#logout-form [type=submit]", no_wait_after=True)
-    second.value.accept()
-    page.wait_for_url("**/login")
-    context.unroute("**/api/sync")
-
-    # Another user on the same phone sees nothing of sec1's.
-    log_in(page, server, "cadre1")
-    wait_synced(page)
-    expect(page.locator("#journal-list .entry")).to_have_count(0)
-    page.click("#logout-form [type=submit]")
-    page.wait_for_url("**/login")
-
-    log_in(page, server, "sec1")
-    expect(entry(page, "村民反映路灯不亮")).to_have_attribute("data-state", "confirmed")
-
-
 def test_new_version_is_offered_and_applied_on_request(page, server, app):
     log_in(page, server)
     wait_controlled(page)
@@ -153,13 +120,19 @@ FORGET_SESSION = """() => new Promise((resolve) => {
 })"""
 
 
-def test_nothing_is_shown_without_this_phones_session(page, server):
-    """A page cookie alone (e.g. a cached page after logout) shows no one's entries."""
+def test_nothing_is_shown_without_this_phones_session(context, page, server):
+    """A page cookie alone shows no one's entries: online the phone goes to the login page, offline it asks
+    to log in when there is a connection."""
     log_in(page, server)
+    wait_controlled(page)
     wait_synced(page)
     write_journal(page, "只给本人看的日志")
     page.evaluate(FORGET_SESSION)
     page.reload()
+    page.wait_for_url(f"{server}/login")
+    expect(page.get_by_text("只给本人看的日志")).to_have_count(0)
+    context.set_offline(True)
+    page.goto(f"{server}/field")
     expect(page.locator("#relogin")).to_be_visible()
     expect(page.locator("#field-body")).to_be_hidden()
     expect(page.get_by_text("只给本人看的日志")).to_have_count(0)

@@ -61,8 +61,25 @@ def test_offline_page_needs_no_login(app, world):
     assert response.status_code == 200 and 'href="/field"' in response.get_data(as_text=True)
 
 
-def test_field_page_is_for_field_users_only(app, world):
-    assert app.test_client().get("/field").status_code == 302
+def test_field_page_names_nobody(app, world, phone):
+    """The shell the service worker keeps for whoever uses the phone next: the same with or without a login."""
+    anonymous = app.test_client().get("/field")
+    assert anonymous.status_code == 200 and anonymous.headers["Zhucun-Shell"] == "neutral"
+    mine = phone.get("/field")
+    assert mine.status_code == 200 and mine.headers["Zhucun-Shell"] == "neutral"
+    html = mine.get_data(as_text=True)
+    assert html == anonymous.get_data(as_text=True)
+    for personal in ("sec1", "data-user-id", "csrf_token", "logout-form"):
+        assert personal not in html, personal
+
+
+def test_field_page_sends_township_users_to_their_pages(app, world):
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": "staff1", "password": PASSWORD, "csrf_token": token.group(1)})
+    response = client.get("/field")
+    assert response.status_code == 302 and response.location.endswith("/township/journals")
+    assert "Zhucun-Shell" not in client.get("/offline").headers  # its header names the user
 
 
 def test_no_inline_script_or_style(phone):

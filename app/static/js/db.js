@@ -1,7 +1,9 @@
-// IndexedDB. A small shared database "zhucun" holds only the session pointer (who is logged in on this
-// phone, with their device token). Each user has their own database "zhucun-u<id>": the local replica
-// (records), the outbox of ops and a little metadata (cursor, last sync). Logging out clears the pointer
-// and keeps the user's database, so a revoked or logged-out user finds their unsynced work again.
+// IndexedDB. A small shared database "zhucun" names nobody's records: the session pointer (who is logged in
+// on this phone, with their device token), the people who logged out with entries still waiting (name and
+// count, for the login page) and the device tokens still to be revoked once there is a connection. Each user
+// has their own database "zhucun-u<id>": the local replica (records), the outbox of ops and a little metadata
+// (cursor, last sync, people, schema). Logging out deletes that database, or, while entries wait, keeps only
+// the outbox and the records it wrote, which are sent when the same person logs in again (signout.js).
 
 export function req(request) {
   return new Promise((resolve, reject) => {
@@ -43,23 +45,49 @@ export async function inTx(db, stores, mode, fn, { strict = false } = {}) {
 let shared;
 const sharedDb = () => (shared ||= open('zhucun', (db) => db.createObjectStore('kv')));
 
-export async function getSession() {
-  return inTx(await sharedDb(), 'kv', 'readonly', (tx) => req(tx.objectStore('kv').get('session')));
+export async function getShared(key) {
+  return inTx(await sharedDb(), 'kv', 'readonly', (tx) => req(tx.objectStore('kv').get(key)));
 }
 
-export async function setSession(session) {
-  return inTx(await sharedDb(), 'kv', 'readwrite', (tx) => req(tx.objectStore('kv').put(session, 'session')));
+// Change one value of the shared database in one transaction: change(old) returns the new value, or
+// undefined to delete it.
+export async function updateShared(key, change) {
+  return inTx(await sharedDb(), 'kv', 'readwrite', async (tx) => {
+    const kv = tx.objectStore('kv');
+    const value = change(await req(kv.get(key)));
+    if (value === undefined) kv.delete(key);
+    else kv.put(value, key);
+    return value;
+  });
 }
 
-export async function clearSession() {
-  return inTx(await sharedDb(), 'kv', 'readwrite', (tx) => req(tx.objectStore('kv').delete('session')));
-}
+export const getSession = () => getShared('session');
+export const setSession = (session) => updateShared('session', () => session);
+export const clearSession = () => updateShared('session', () => undefined);
 
 export function openUser(userId) {
   return open(`zhucun-u${userId}`, (db) => {
     db.createObjectStore('records', { keyPath: 'id' });
     db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true }).createIndex('id', 'id');
     db.createObjectStore('meta');
+  });
+}
+
+// Delete a user's database. Other tabs close their connection when asked (see open); the caller closes its own.
+export function deleteUser(userId) {
+  return req(indexedDB.deleteDatabase(`zhucun-u${userId}`));
+}
+
+// Keep only what has not reached the server: the outbox and the records its ops wrote. The metadata goes
+// (cursor, people, history, schema), so the next login pulls everything again. Returns the outbox's size.
+export async function keepOnlyOutbox(db) {
+  return inTx(db, ['records', 'outbox', 'meta'], 'readwrite', async (tx) => {
+    const ops = await req(tx.objectStore('outbox').getAll());
+    const written = new Set(ops.map((op) => op.id));
+    const records = tx.objectStore('records');
+    for (const id of await req(records.getAllKeys())) if (!written.has(id)) records.delete(id);
+    tx.objectStore('meta').clear();
+    return ops.length;
   });
 }
 

@@ -1,17 +1,21 @@
 // The field page: everything is drawn from this phone's IndexedDB, then kept in step with the server.
-// One shell page with hash routes: #journal (the default), #problems, #pavilion, #tasks, #week. The views
-// other than the journal live in views.js, loaded when first opened (and precached for offline use).
-import { countOutbox, getMeta, getSession, openUser, setMeta } from './db.js';
+// The page itself names nobody (the service worker keeps it for whoever uses the phone): who is logged in
+// comes from the session pointer in IndexedDB. One shell page with hash routes: #journal (the default),
+// #problems, #pavilion, #tasks, #week. The views other than the journal live in views.js, loaded when first
+// opened (and precached for offline use).
+import { countOutbox, getMeta, getSession, openUser, setMeta, setSession } from './db.js';
 import { formOf } from './forms.js';
 import { acknowledge, allRecords, discard, rejected, restore, saveMany } from './outbox.js';
 import { registerWorker, requestBackgroundSync, storageReport } from './pwa.js';
 import { loadSchema, typeLabel } from './schema.js';
+import { keepOnlyUnsent, sendPendingLogoutsNowAndOnline } from './signout.js';
 import { Syncer } from './sync.js';
 import * as ui from './ui.js';
-import './logout.js';
+import { wire as wireAccount } from './logout.js';
 
-const root = document.getElementById('field');
-const pageUser = Number(root.dataset.userId);
+// The server no longer accepts this device (revoked, logged out elsewhere, unused too long): only what has
+// not been sent stays. Any other 401 (a token the server does not know) asks to log in and keeps everything.
+const DEVICE_ENDED = new Set(['device_revoked', 'token_expired']);
 const VIEWS = ['journal', 'problems', 'pavilion', 'tasks', 'week'];
 const VIEW_OF = { journal: 'journal', problem: 'problems', meeting: 'pavilion', request: 'pavilion', task: 'tasks' };
 let syncer = null;
@@ -22,9 +26,9 @@ registerWorker(ui.showUpdate, () => syncer && syncer.nudge()).catch(() => {});
 
 async function main() {
   const session = await getSession().catch(() => null);
-  // The data shown is the logged-in session's, never another user's who used this phone before.
-  if (!session || !session.token || session.user.id !== pageUser) {
-    ui.askLogin('noSession');
+  if (!session || !session.token) { // nobody is logged in on this phone
+    if (navigator.onLine) location.replace('/login');
+    else ui.askLogin('noSession');
     return;
   }
   const db = await openUser(session.user.id);
@@ -38,10 +42,15 @@ async function main() {
   let view = 'journal';
   let timer = null;
   let drawnOn = null; // the day of the last drawing: "this week" and "today" are drawn into the views
+  let ended = false; // the session ended on this phone: nothing is drawn or synced any more
 
   const ctx = {
-    db, session, me, people: [], data: null,
+    db, session, me, people: [], data: null, signedOut: null,
     refresh,
+    end() {
+      ended = true;
+      syncer.stop();
+    },
     message(text) {
       const el = ui.$('view-message');
       el.textContent = text;
@@ -85,6 +94,7 @@ async function main() {
   }
 
   async function refresh() {
+    if (ended) return;
     drawnOn = ui.today();
     const data = await allRecords(db);
     ctx.data = data;
@@ -153,9 +163,30 @@ async function main() {
 
   formOf('journal', ctx).open(null);
 
+  async function deviceEnded() {
+    syncer.stop();
+    const left = await keepOnlyUnsent(session, db);
+    if (left) await refresh();
+    else {
+      ended = true;
+      ui.show(ui.$('field-body'), false);
+    }
+    ui.show(ui.$('account'), false);
+    ui.askLogin('signedOut');
+  }
+
   syncer = new Syncer(db, session, people);
+  ctx.syncer = syncer;
   syncer.addEventListener('change', refresh);
   syncer.addEventListener('status', async (event) => {
+    if (event.detail.status === 'relogin') {
+      if (DEVICE_ENDED.has(event.detail.code)) {
+        ctx.signedOut ||= deviceEnded();
+        return;
+      }
+      // Everything stays; the next login asks for a new device instead of naming this one.
+      setSession({ ...session, stale: event.detail.code || true }).catch(() => {});
+    }
     if (event.detail.status === 'synced') { // a sync that brought nothing does not redraw (see sync.js)
       if (ui.today() !== drawnOn) await refresh();
       // "Synced" is never said while a refused entry waits for a fix.
@@ -168,9 +199,11 @@ async function main() {
   ui.$('sync-now').addEventListener('click', () => syncer.sync(true));
   addEventListener('hashchange', route);
 
+  wireAccount(ctx);
   ui.showBody();
   await route();
   storageReport().then(ui.renderStorage).catch(() => {});
+  sendPendingLogoutsNowAndOnline(); // tokens of earlier logouts without signal: revoked first
   syncer.start();
 }
 

@@ -1,28 +1,52 @@
-// Logging out: warn when entries have not been synced, then forget the session pointer. The user's own
-// database stays on the phone, so their unsynced entries are sent when they log in again.
-import { clearSession, countOutbox, getSession, openUser } from './db.js';
+// The field header: who is logged in (from this phone's session, never from the page) and the two ways to
+// end it, "log out" and "switch person", which both lead to the login page. Entries that have not been sent
+// are tried once more; if some still wait, the person is told that only they stay on this phone. With no
+// signal, they are told that logging in again will need a connection (the server hears of it later).
+import { countOutbox } from './db.js';
+import { keepOnlyUnsent, revoke, revokeLater } from './signout.js';
+import * as ui from './ui.js';
 
-const form = document.getElementById('logout-form');
-
-function message(n) {
-  const strings = document.getElementById('strings');
-  const text = strings && JSON.parse(strings.textContent).logoutUnsynced;
-  return (text || 'Unsynced entries: {n}. Log out anyway?').replace('{n}', String(n));
+// ctx: {db, session, syncer, end()}; end() stops the page's syncing and drawing.
+export function wire(ctx) {
+  const { user } = ctx.session;
+  ui.$('who').textContent = [user.username, user.unit && user.unit.name].filter(Boolean).join(' · ');
+  ui.show(ui.$('account'), true);
+  ui.$('logout').onclick = () => endSession(ctx, ui.t('logOut'));
+  ui.$('switch-user').onclick = () => endSession(ctx, ui.t('switchPerson'));
 }
 
-if (form) {
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    try {
-      const session = await getSession();
-      if (session) {
-        const db = await openUser(session.user.id);
-        const waiting = await countOutbox(db);
-        db.close();
-        if (waiting > 0 && !window.confirm(message(waiting))) return;
-        await clearSession();
-      }
-    } catch (error) { /* no IndexedDB: nothing to protect */ }
-    form.submit();
-  });
+let busy = false;
+
+async function endSession(ctx, yes) {
+  if (busy) return;
+  busy = true;
+  try {
+    if (await leave(ctx, yes)) location.assign('/login');
+  } finally {
+    busy = false;
+  }
+}
+
+// True once the session has ended on this phone.
+async function leave(ctx, yes) {
+  const ask = (text) => ui.confirm(text, yes, ui.t('stayLoggedIn'));
+  let waiting = await countOutbox(ctx.db);
+  if (waiting && navigator.onLine) {
+    await ctx.syncer.sync(true);
+    if (ctx.signedOut) return ctx.signedOut.then(() => true); // the server ended this device meanwhile
+    waiting = await countOutbox(ctx.db);
+  }
+  const unsent = waiting ? ui.t('logoutUnsent', { n: waiting }) : '';
+  const offline = !navigator.onLine;
+  const question = [offline && ui.t('logoutOffline'), unsent].filter(Boolean).join(' ');
+  if (question && !(await ask(question))) return false;
+  if (!(navigator.onLine && (await revoke(ctx.session)))) {
+    // "Online" but the server could not be reached: the same warning as with no signal.
+    if (!offline && !(await ask(ui.t('logoutOffline')))) return false;
+    await revokeLater(ctx.session);
+  }
+  ctx.end();
+  await keepOnlyUnsent(ctx.session, ctx.db);
+  ctx.db.close();
+  return true;
 }

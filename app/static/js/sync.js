@@ -2,8 +2,9 @@
 // Runs on load, on `online`, every minute while the page is open, when the page is shown again, on the
 // button, and when the service worker relays a Background Sync event. Network errors and 5xx are retried
 // with exponential backoff and never count as delivered; a 401 stops automatic syncing and asks for a
-// new login, keeping the outbox. `after` is what else a sync fetches (the village's people): it is done
-// before the sync says "synced", so "synced" means nothing is on the way any more.
+// new login with the server's code, keeping the outbox (what else stays is the page's call: field.js).
+// `after` is what else a sync fetches (the village's people): it is done before the sync says "synced",
+// so "synced" means nothing is on the way any more.
 import { countOutbox, getMeta, setMeta } from './db.js';
 import { applyResponse, releaseBatch, takeBatch, wire } from './outbox.js';
 
@@ -23,6 +24,12 @@ export class Syncer extends EventTarget {
     this.running = null;
     this.again = false;
     this.blocked = false; // after a 401, until a new login
+    this.stopped = false; // the session has ended on this phone
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
   }
 
   emit(status, detail = {}) {
@@ -49,6 +56,7 @@ export class Syncer extends EventTarget {
 
   // Sync now; `fresh` (the button, `online`) forgets the backoff.
   sync(fresh = false) {
+    if (this.stopped) return Promise.resolve();
     if (fresh) {
       this.failures = 0;
       this.blocked = false;

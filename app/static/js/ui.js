@@ -246,11 +246,15 @@ export function preview(rec, most = 40) {
   return chars(text) > most ? `${[...text].slice(0, most).join('')}…` : text;
 }
 
-// Ask before doing something that deletes what a person typed; resolves true to go ahead.
-export function confirm(question, yes) {
+// Ask before doing something that deletes what a person typed; resolves true to go ahead. `no` names the
+// other button when "keep it" does not fit.
+export function confirm(question, yes, no) {
   const dialog = $('confirm');
+  const keep = $('confirm-no');
+  keep.dataset.label ||= keep.textContent;
   $('confirm-text').textContent = question;
   $('confirm-yes').textContent = yes;
+  keep.textContent = no || keep.dataset.label;
   dialog.showModal();
   return new Promise((resolve) => {
     const finish = (answer) => {
