@@ -38,7 +38,7 @@ async function leave(ctx, yes) {
   }
   const unsent = waiting ? ui.t('logoutUnsent', { n: waiting }) : '';
   const offline = !navigator.onLine;
-  const question = [offline && ui.t('logoutOffline'), unsent].filter(Boolean).join(' ');
+  const question = [offline && ui.t('logoutOffline'), unsent].filter(Boolean).join('\n');
   if (question && !(await ask(question))) return false;
   if (!(navigator.onLine && (await revoke(ctx.session)))) {
     // "Online" but the server could not be reached: the same warning as with no signal.
