@@ -45,6 +45,20 @@ def postgres_schema_url():
     engine.dispose()
 
 
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def sqlite_or_postgres(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    return request.getfixturevalue("postgres_schema_url")
+
+
+def on_both_databases():
+    """A module's `database_url = on_both_databases()`: its every test runs on SQLite and on PostgreSQL."""
+    return pytest.fixture(params=BOTH_DATABASES, name="database_url")(sqlite_or_postgres)
+
+
 @pytest.fixture
 def database_url(tmp_path):
     return f"sqlite:///{tmp_path / 'test.sqlite'}"

@@ -16,14 +16,10 @@ from sqlalchemy import select
 from app import sync_service
 from app.extensions import db
 from app.models import OpLog, Task, Unit, User
-from tests.conftest import PASSWORD, WORLD_ITEMS, make_app
+from tests.conftest import PASSWORD, WORLD_ITEMS, make_app, on_both_databases
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 # ---------------------------------------------------------------- helpers

@@ -12,18 +12,13 @@ from app.cli import add_unit, add_user
 from app.extensions import db
 from app.models import User
 
-from .conftest import PASSWORD, make_app
+from .conftest import PASSWORD, make_app, on_both_databases
 
 WINDOW = 15 * 60
 BLOCKED_ZH = "登录失败次数过多"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    """The counts live in the database: every test here runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 class Clock:

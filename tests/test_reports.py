@@ -13,7 +13,7 @@ from app import sync_service
 from app.extensions import db
 from app.models import Journal, Problem, Request, Task, User, utcnow
 from app.reports.figures import Week
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, on_both_databases
 
 THIS_WEEK = Week.parse(None)
 LAST_WEEK = THIS_WEEK.shifted(-1)
@@ -50,11 +50,7 @@ def shift(app, model, ids, **columns):
         db.session.commit()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 @pytest.fixture

@@ -14,14 +14,10 @@ from app import sync_service
 from app.extensions import db
 from app.models import OpLog, Problem, Request, Review, ReviewMark, Task, Unit, User, utcnow
 from app.township.queries import local_today
-from tests.conftest import PAST_YEAR, PASSWORD
+from tests.conftest import PAST_YEAR, PASSWORD, on_both_databases
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 # ---------------------------------------------------------------- helpers

@@ -13,14 +13,10 @@ from sqlalchemy import func, select
 from app.cli import add_unit, add_user
 from app.extensions import db
 from app.models import Unit, WorkItem, WorkItemChange
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, on_both_databases
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 # ---------------------------------------------------------------- helpers

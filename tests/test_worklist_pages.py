@@ -17,14 +17,10 @@ from app.extensions import db
 from app.models import Task, Unit, User, WorkItem, WorkItemChange
 from app.worklist import service
 from app.worklist.stats import Month
-from tests.conftest import PASSWORD, WORLD_ITEMS
+from tests.conftest import PASSWORD, WORLD_ITEMS, on_both_databases
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,10 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, on_both_databases
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return request.getfixturevalue("postgres_schema_url")
+database_url = on_both_databases()
 
 
 class Phone:

@@ -107,6 +107,17 @@ def block_sync(context) -> None:
     context.route("**/api/sync", lambda route: route.abort())
 
 
+def one_confirmed_one_waiting(context, page: Page, sent: str, waiting: str) -> dict:
+    """An entry the server has, then one that cannot leave the phone; the session they were written in."""
+    write_journal(page, sent)
+    expect(entry(page, sent)).to_have_attribute("data-state", "confirmed")
+    mine = session(page)
+    block_sync(context)
+    write_journal(page, waiting)
+    expect(page.locator("#sync-waiting")).to_have_text(string(page, "waitingCount", n=1))
+    return mine
+
+
 def confirm_dialog(page: Page):
     dialog = page.locator("#confirm")
     expect(dialog).to_be_visible()
@@ -175,12 +186,7 @@ def test_logout_with_a_pending_entry_warns_and_keeps_only_it(context, page, serv
     log_in(page, server, "sec1")
     wait_controlled(page)
     wait_synced(page)
-    write_journal(page, "已经同步的日志")
-    expect(entry(page, "已经同步的日志")).to_have_attribute("data-state", "confirmed")
-    mine = session(page)
-    block_sync(context)
-    write_journal(page, "还没发出的日志")
-    expect(page.locator("#sync-waiting")).to_have_text(string(page, "waitingCount", n=1))
+    mine = one_confirmed_one_waiting(context, page, "已经同步的日志", "还没发出的日志")
 
     page.click("#logout")
     dialog = confirm_dialog(page)  # asked after one more try to send it
@@ -243,12 +249,7 @@ def test_a_revoked_device_keeps_only_its_unsent_entry_and_asks_to_log_in(context
                                                                           count_journals):
     log_in(page, server, "sec1")
     wait_synced(page)
-    write_journal(page, "村口路灯已修好")
-    expect(entry(page, "村口路灯已修好")).to_have_attribute("data-state", "confirmed")
-    mine = session(page)
-    block_sync(context)
-    write_journal(page, "低保名单待核对")
-    expect(page.locator("#sync-waiting")).to_have_text(string(page, "waitingCount", n=1))
+    mine = one_confirmed_one_waiting(context, page, "村口路灯已修好", "低保名单待核对")
 
     # The township revokes the phone through the API, as its devices page does.
     staff = page.request.post(f"{server}/api/auth/token",
