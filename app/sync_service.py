@@ -7,7 +7,7 @@ from sync import EnvelopeError, apply_ops, parse_envelope, pull
 from sync.engine import history as record_history
 from sync.engine import thread as record_thread
 
-from . import scope
+from . import people, scope
 from .extensions import db
 from .models import Device, Unit, User, utcnow
 from .sync_store import SqlStore
@@ -23,9 +23,13 @@ def sync_request(user: User, device: Device, body) -> dict:
                             "device", status=403)
     actor = scope.actor(user, device.id)
     store = SqlStore()
+    echoes: dict = {}
     try:
-        results = apply_ops(store, actor, envelope.ops)
-        page = pull(store, actor, envelope.cursor, envelope.limit)
+        results = apply_ops(store, actor, envelope.ops, echoes)
+        # From cursor null (nothing seen yet) everything comes back, the device's own records too.
+        page = pull(store, actor, envelope.cursor, envelope.limit, echoes if envelope.cursor else None)
+        if envelope.wants_people and (changed := people.if_changed(user, envelope.people_version)):
+            page["people"] = changed
         now = utcnow()
         device.last_sync_at = now
         if user.is_field:

@@ -59,17 +59,22 @@ class Store(Protocol):
     def reviews_of(self, rtype: str, record_id: str, unit_id: int) -> list[ReviewRow]: ...
 
 
-def apply_ops(store: Store, actor: Actor, ops: list[dict]) -> list[dict]:
-    """Apply ops in order; each gets a result. The caller commits once for all."""
+def apply_ops(store: Store, actor: Actor, ops: list[dict], echoes: dict | None = None) -> list[dict]:
+    """Apply ops in order; each gets a result. The caller commits once for all.
+
+    `echoes`, when given, collects the records this request wrote exactly as its device has them
+    ({(type, id): version}): the pull that answers the push leaves them out, the device knowing them already.
+    """
     if not ops:
         return []
     store.begin_writes(ops)
-    results = [_apply_one(store, actor, raw) for raw in ops]
+    echoes = {} if echoes is None else echoes
+    results = [_apply_one(store, actor, raw, echoes) for raw in ops]
     store.end_writes()
     return results
 
 
-def _apply_one(store: Store, actor: Actor, raw: dict) -> dict:
+def _apply_one(store: Store, actor: Actor, raw: dict, echoes: dict) -> dict:
     logged = store.find_op(raw["op"])
     if logged is not None:
         return _duplicate(raw["op"], logged)
@@ -89,12 +94,25 @@ def _apply_one(store: Store, actor: Actor, raw: dict) -> dict:
         return outcome
     if result.changed:
         store.write(op.type, op.id, unit_id, result, actor, created=current is None)
+    key = (op.type, op.id)
+    echoes.pop(key, None)
+    if _echoes_device(rtype, op, changes, result):
+        echoes[key] = result.version
     outcome = {"op": op.op, "status": result.status, "version": result.version}
     if result.conflicts:
         outcome["conflicts"] = [mask_record(rtype, c, actor.sees_personal_data_of(unit_id), conflict=True)
                                 for c in result.conflicts]
     store.log(op, actor, unit_id, outcome, result.conflicts)
     return outcome
+
+
+def _echoes_device(rtype: RecordType, op: Op, changes: dict, result: Merge) -> bool:
+    """Whether the record now is what the device made it: its own edit on the latest version, nothing the server
+    added (defaults, a dated move's day, the gate), no conflict to show, no milestone reached (its moment is the
+    server's)."""
+    return (result.status == "applied" and not result.conflicts and not op.ack
+            and changes == clean_fields(rtype, op.set)
+            and not (rtype.milestone and rtype.status.field in changes))
 
 
 def _duplicate(op_id: str, logged: Logged) -> dict:
@@ -225,8 +243,8 @@ def _check_need(rule, current: Current | None, changes: dict, result: Merge) -> 
         raise OpRejected("required", f"{rule.field} {state} needs {needed}.", needed)
 
 
-def pull(store: Store, actor: Actor, cursor: int, limit: int) -> dict:
-    """The records in the actor's scope changed after `cursor`, oldest first.
+def pull(store: Store, actor: Actor, cursor: int, limit: int, echoes: dict | None = None) -> dict:
+    """The records in the actor's scope changed after `cursor`, oldest first, except `echoes` (see apply_ops).
 
     The counter is read first: every number up to it belongs to a committed
     write, so nothing below the returned cursor can still appear later.
@@ -236,6 +254,8 @@ def pull(store: Store, actor: Actor, cursor: int, limit: int) -> dict:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1].seq if more else max(upto, cursor)
+    echoes = echoes or {}
+    rows = [row for row in rows if echoes.get((row.type, row.id)) != row.version]
     return {"changes": [wire.change(_visible_change(actor, row)) for row in rows], "cursor": next_cursor,
             "more": more}
 

@@ -31,6 +31,8 @@ class Envelope:
     cursor: int
     limit: int
     ops: list  # of dicts, checked one by one so a bad op rejects alone
+    wants_people: bool = False    # the envelope named `people`: the answer carries them when they changed
+    people_version: str | None = None  # the version of the people list the device has (None: none)
 
 
 def is_uuid(value) -> bool:
@@ -62,7 +64,7 @@ def _names(keys, listed: int = 5) -> str:
 def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_limit: int = 1000) -> Envelope:
     if not isinstance(body, dict):
         raise EnvelopeError("bad_envelope", "The request body must be a JSON object.")
-    unknown = set(body) - {"device", "cursor", "limit", "ops"}
+    unknown = set(body) - {"device", "cursor", "limit", "ops", "people"}
     if unknown:
         raise EnvelopeError("bad_envelope", f"Unknown keys: {_names(unknown)}.")
     device = body.get("device")
@@ -84,7 +86,12 @@ def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_li
     for index, op in enumerate(ops):
         if not isinstance(op, dict) or not is_uuid(op.get("op")):
             raise EnvelopeError("bad_envelope", f"ops[{index}] must be an object with a UUID `op`.", "ops")
-    return Envelope(device=device, cursor=cursor, limit=limit, ops=ops)
+    people = body.get("people")
+    if people is not None and not (isinstance(people, str) and len(people) <= 64):
+        raise EnvelopeError("bad_envelope", "`people` must be the version of the people list you have, or null.",
+                            "people")
+    return Envelope(device=device, cursor=cursor, limit=limit, ops=ops, wants_people="people" in body,
+                    people_version=people)
 
 
 def parse_op(raw: dict) -> Op:

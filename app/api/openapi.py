@@ -59,7 +59,10 @@ def spec() -> dict:
         "SyncRequest": {"type": "object", "properties": {
             "device": uuid | {"description": "The token's device; may be left out."}, "cursor": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "nullable": True},
             "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-            "ops": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Op"}}},
+            "ops": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Op"}},
+            "people": {"type": "string", "maxLength": 64, "nullable": True,
+                       "description": "The version of the village's people list the device has (null: none); "
+                                      "the answer carries `people` only when it changed."}},
             "additionalProperties": False},
         "Result": {"type": "object", "required": ["op", "status"], "properties": {
             "op": uuid, "status": {"type": "string", "enum": ["applied", "merged", "duplicate", "rejected"]},
@@ -74,7 +77,10 @@ def spec() -> dict:
         "SyncResponse": {"type": "object", "required": ["results", "changes", "cursor", "more"], "properties": {
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
             "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
-            "cursor": {"type": "integer"}, "more": {"type": "boolean"}}},
+            "cursor": {"type": "integer"}, "more": {"type": "boolean"},
+            "people": {"type": "object", "properties": {
+                "version": {"type": "string"},
+                "list": {"type": "array", "items": {"type": "object"}}}}}},
     }
     bearer = [{"device_token": []}]
     unauthorized = _error("No token, or an invalid one (`invalid_token`), a revoked or logged-out device "

@@ -10,6 +10,7 @@ from sync.envelope import is_uuid
 from .. import credentials, scope, sync_service
 from ..extensions import csrf, db
 from ..models import Device, User
+from ..people import people_of
 from ..worklist import service as worklist
 from . import bp, openapi, tokens
 from .errors import ApiError
@@ -97,9 +98,7 @@ def sync():
 @bp.get("/people")
 def people():
     user, _ = tokens.authenticate()
-    users = db.session.scalars(select(User).where(User.unit_id == user.unit_id, User.active.is_(True))
-                               .order_by(User.username))
-    return jsonify({"people": [{"username": u.username, "role": u.role} for u in users]})
+    return jsonify({"people": people_of(user)})
 
 
 @bp.get("/history/<rtype>/<record_id>")

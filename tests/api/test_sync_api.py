@@ -262,3 +262,60 @@ def test_an_id_of_another_village_answers_as_an_unknown_one(app, phone):
     assert probe["error"] == unknown["error"] and probe["error"]["code"] == "not_found"
     with app.app_context():
         assert db.session.get(Journal, theirs["id"]).text == "三村的日志"
+
+
+# ---------------------------------------------------------------- the answer to a push
+
+def changed_ids(body) -> set:
+    return {c["id"] for c in body["changes"]}
+
+
+def test_a_push_is_not_sent_back_to_the_phone_that_made_it(phone):
+    sec1 = phone("sec1")
+    sec1.sync()  # the first pull: from cursor null everything comes, the phone's own records too
+    created, edited = journal("上午走访三户", date="2026-11-30"), journal("下午开会", date="2026-11-30")
+    sec1.sync([edited])
+    body = sec1.sync([created, journal("下午开会，定了修路", record_id=edited["id"], base=1)]).get_json()
+    assert [(r["status"], r["version"]) for r in body["results"]] == [("applied", 1), ("applied", 2)]
+    assert set(body["results"][0]) == {"op", "status", "version"}
+    assert changed_ids(body) == set(), "the phone has both records as the server has them"
+    other_phone = phone("cadre1")
+    assert {created["id"], edited["id"]} <= changed_ids(other_phone.sync().get_json())
+
+
+def test_a_first_pull_with_a_push_returns_everything(phone):
+    sec1 = phone("sec1")
+    op = journal("第一次同步")
+    assert changed_ids(sec1.sync([op]).get_json()) == {op["id"]}
+
+
+def test_what_the_server_changed_comes_back(phone):
+    sec1, cadre1 = phone("sec1"), phone("cadre1")
+    sec1.sync(), cadre1.sync()
+    problem = {"op": str(uuid.uuid4()), "type": "problem", "id": str(uuid.uuid4()), "base": None,
+               "set": {"title": "水渠渗漏"}}
+    body = sec1.sync([problem]).get_json()
+    assert changed_ids(body) == {problem["id"]}, "the server filled in the status the phone did not send"
+    cadre1.sync()
+    sec1.sync([{**problem, "op": str(uuid.uuid4()), "base": 1, "set": {"detail": "东头三户"}}])
+    late = {**problem, "op": str(uuid.uuid4()), "base": 1, "set": {"category": "水利"}}
+    merged = cadre1.sync([late]).get_json()
+    assert merged["results"][0]["status"] == "merged" and changed_ids(merged) == {problem["id"]}
+    fields = [c for c in merged["changes"] if c["id"] == problem["id"]][0]["fields"]
+    assert (fields["detail"], fields["category"]) == ("东头三户", "水利")
+
+
+def test_people_come_inside_the_sync_only_when_they_changed(app, phone):
+    sec1 = phone("sec1")
+    first = sec1.sync(people=None).get_json()
+    assert [p["username"] for p in first["people"]["list"]] == ["cadre1", "sec1"]
+    version = first["people"]["version"]
+    assert "people" not in sec1.sync(people=version).get_json()
+    assert "people" not in sec1.sync().get_json(), "API clients that do not ask get the plain answer"
+    with app.app_context():
+        from tests.conftest import add_user
+        add_user("cadre2", "cadre", "V11", "pw-long-enough")
+        db.session.commit()
+    again = sec1.sync(people=version).get_json()
+    assert [p["username"] for p in again["people"]["list"]] == ["cadre1", "cadre2", "sec1"]
+    assert again["people"]["version"] != version
