@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app app
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install translations chromium bench screenshots clean
+.PHONY: run test install translations chromium pg-client bench screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,12 +21,16 @@ translations: $(VENV)/.installed
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
+# pg_dump and pg_restore, for the backup tests on PostgreSQL
+pg-client:
+	@command -v pg_dump >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql-client; }
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install chromium
+test: install chromium pg-client
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q
 
 bench: install

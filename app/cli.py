@@ -1,5 +1,7 @@
-"""Command-line administration: units, users and the demo."""
+"""Command-line administration: units, users, the demo, the work-item list and backups."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -7,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from . import backup as backups
 from . import demo
 from .worklist import parse as worklist_parse
 from .worklist import service as worklist
@@ -124,8 +127,21 @@ def import_work_items(file, county_code, dry_run):
     click.echo(f"Imported the work-item list of {county.code}: {summary}.")
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists.")
+def backup(path, overwrite):
+    """Back up the database to PATH (a file, or a folder for a dated name); safe while the server runs."""
+    try:
+        made = backups.back_up(db.engine, path, overwrite)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {made.path}: {made.kind}, {backups.size_text(made.size)}.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_unit, create_user, seed_demo, import_work_items):
+    for command in (create_unit, create_user, seed_demo, import_work_items, backup):
         app.cli.add_command(command)
 
 

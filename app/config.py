@@ -7,9 +7,13 @@ from pathlib import Path
 def secret_key(instance_path: str) -> str:
     """Read the instance's secret key, generating it on first run."""
     path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    try:  # created exclusively: workers starting together on a fresh instance agree on one key
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 
