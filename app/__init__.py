@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import assets, config, database, i18n, security  # noqa: F401 (database registers pragmas)
+from . import assets, config, database, i18n, security, wire  # noqa: F401 (database registers pragmas)
 from .extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +14,7 @@ def create_app(test_config=None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 instance_path=os.environ.get("ZHUCUN_INSTANCE") or None)
     config.load(app, test_config)
+    wire.init_app(app)  # first: its after_request hook (compression) runs last
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -27,7 +27,8 @@ def sync_request(user: User, device: Device, body) -> dict:
     try:
         results = apply_ops(store, actor, envelope.ops, echoes)
         # From cursor null (nothing seen yet) everything comes back, the device's own records too.
-        page = pull(store, actor, envelope.cursor, envelope.limit, echoes if envelope.cursor else None)
+        seen_before = isinstance(body, dict) and body.get("cursor") is not None
+        page = pull(store, actor, envelope.cursor, envelope.limit, echoes if seen_before else None)
         if envelope.wants_people and (changed := people.if_changed(user, envelope.people_version)):
             page["people"] = changed
         now = utcnow()

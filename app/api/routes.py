@@ -1,13 +1,13 @@
 """The JSON API: tokens, the sync round trip, device revocation, the OpenAPI description."""
 import json
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import ClientDisconnected
 
 from sync.envelope import is_uuid
 
-from .. import credentials, scope, sync_service
+from .. import credentials, scope, sync_service, wire
 from ..extensions import csrf, db
 from ..models import Device, User
 from ..people import people_of
@@ -29,6 +29,7 @@ def json_body():
     except ClientDisconnected:
         raise ApiError(400, "incomplete_body", "The request body ended before its Content-Length; "
                                                "nothing was applied. Send it again.") from None
+    data = decoded_body(data)
     try:
         body = json.loads(data)
     except (ValueError, RecursionError):
@@ -40,6 +41,20 @@ def json_body():
     except UnicodeEncodeError:
         raise ApiError(400, "bad_json", "The request body contains text that is not valid Unicode.") from None
     return body
+
+
+def decoded_body(data: bytes) -> bytes:
+    """The body before its Content-Encoding: the phone gzips its sync; inflated at most to the request limit."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    try:
+        return wire.decoded_body(data, request.headers.get("Content-Encoding"), limit)
+    except wire.TooLarge:
+        raise ApiError(413, "too_large", f"The request inflates to more than {limit // (1024 * 1024)} MB; "
+                                         "nothing was applied. Send fewer ops at a time.") from None
+    except wire.BadEncoding:
+        raise ApiError(400, "bad_encoding", "The request body is not valid gzip; nothing was applied.") from None
+    except wire.UnsupportedEncoding:
+        raise ApiError(415, "unsupported_encoding", "Send the body as it is or with Content-Encoding: gzip.") from None
 
 
 def nested_deeper(value, limit: int) -> bool:

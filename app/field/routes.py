@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Response, current_app, make_response, redirect, render_template, send_from_directory, url_for
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..assets import immutable, send_static
+from ..i18n import select_locale
 from . import bp
 
-# The modules the field shell loads (field.js imports the others; views.js, history.js and thread.js are
-# loaded when a view or dialog needs them); all are precached, so every view works offline.
+# The modules the field shell loads (field.js imports most; views.js, history.js and thread.js are loaded when
+# a view or dialog needs them, signout.js when a session ends); all are precached, so everything works offline.
+# The other views' markup (/field/views, in every language) is precached with them.
 FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
                  "signout.js", "views.js", "history.js", "thread.js")
 # Static files (by their name under app/static) the shell needs offline.
@@ -31,6 +37,8 @@ SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # separately, the same way).
 SHELL_PAGES = ("/field",)
 NEUTRAL = ("Zhucun-Shell", "neutral")
+# A module's static imports (`import … from './x.js'`), not the ones loaded on first use (`import('./x.js')`).
+STATIC_IMPORT = re.compile(r"^import\s[^;()]*?'\./([\w-]+\.js)';", re.M)
 
 
 def _version() -> str:
@@ -169,6 +177,7 @@ def js_strings() -> dict[str, str]:
 def neutral_page(template: str, **context) -> Response:
     response = make_response(render_template(template, **context))
     response.headers[NEUTRAL[0]] = NEUTRAL[1]
+    response.headers["Cache-Control"] = "no-cache"  # it names the release's modules: always the current one
     return response
 
 
@@ -178,7 +187,44 @@ def home():
     township user's page session goes to the township's pages."""
     if current_user.is_authenticated and not current_user.is_field:
         return redirect(url_for("township.journals"))
-    return neutral_page("field/home.html", strings=js_strings())
+    return neutral_page("field/home.html", strings=js_strings(), views_url=views_url(select_locale()),
+                        preload=first_load_modules(_version()))
+
+
+def views_url(lang: str) -> str:
+    """The other views' markup in one language, of this release: the URL names one content for everyone."""
+    return url_for("field.views", v=_version(), lang=lang)
+
+
+@bp.get("/field/views")
+def views():
+    """The markup of the views other than the journal, which field.js fetches when one is first opened: the
+    `views` block of the field page alone, the same for everyone, in the language its URL names. Like a
+    module, only the current release's is served (kept for good), and the service worker precaches it."""
+    lang = request.args.get("lang")
+    if request.args.get("v") != _version() or lang not in current_app.config["LANGUAGES"]:
+        abort(404)
+    layout = current_app.jinja_env.from_string("{% block views %}{% endblock %}")
+    with force_locale(lang):
+        response = neutral_page("field/home.html", layout=layout)
+    return immutable(response)
+
+
+@lru_cache(maxsize=4)
+def _module_graph(folder: str, version: str, entry: str) -> tuple[str, ...]:
+    seen, queue = [], [entry]
+    while queue:
+        name = queue.pop(0)
+        if name not in seen:
+            seen.append(name)
+            queue += STATIC_IMPORT.findall((Path(folder) / name).read_text(encoding="utf-8"))
+    return tuple(seen)
+
+
+def first_load_modules(version: str) -> tuple[str, ...]:
+    """field.js and every module it imports statically, for the page's `modulepreload` links (a release's
+    files do not change, so the graph is read once per version)."""
+    return _module_graph(str(Path(current_app.static_folder) / "js"), version, "field.js")
 
 
 @bp.get("/offline")
@@ -191,21 +237,18 @@ def offline():
 
 @bp.get("/js/<version>/<path:name>")
 def module(version: str, name: str):
-    """An ES module; immutable when the version is the current one."""
-    response = send_from_directory(Path(current_app.static_folder) / "js", name, mimetype="text/javascript")
-    if version == _version():
-        response.cache_control.no_cache = None
-        response.cache_control.public = True
-        response.cache_control.max_age = 31536000
-        response.cache_control.immutable = True
-    else:
-        response.cache_control.no_cache = True
-    return response
+    """An ES module of the current version, immutable. Another version's is 404, not today's file: its relative
+    imports would resolve inside the old version and mix two releases in one page (a redirect would load a
+    second copy of every module). A page of an old release has all its modules in its worker's precache."""
+    if version != _version():
+        abort(404)
+    return immutable(send_static(f"js/{name}", mimetype="text/javascript"))
 
 
 def precache_urls() -> list[str]:
     asset = current_app.jinja_env.globals["asset"]
-    return [module_url(name) for name in FIELD_MODULES] + [asset(name) for name in SHELL_ASSETS]
+    return ([module_url(name) for name in FIELD_MODULES] + [asset(name) for name in SHELL_ASSETS]
+            + [views_url(lang) for lang in current_app.config["LANGUAGES"]])
 
 
 @bp.get("/sw.js")

@@ -7,6 +7,7 @@
 const CACHE = `zhucun-${VERSION}`;
 const NAV_TIMEOUT = 3000;
 const OFFLINE = '/offline';
+const VIEWS = '/field/views'; // the other views' markup, versioned like an asset (`?v=`, and its language)
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -51,7 +52,9 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
   if (req.mode === 'navigate') event.respondWith(navigate(req, url));
-  else if (url.pathname.startsWith('/static/') || url.pathname.startsWith('/js/')) event.respondWith(asset(req));
+  else if (url.pathname.startsWith('/static/') || url.pathname.startsWith('/js/') || url.pathname === VIEWS) {
+    event.respondWith(asset(req));
+  }
 });
 
 function cacheable(res) {

@@ -42,6 +42,9 @@ export async function inTx(db, stores, mode, fn, { strict = false } = {}) {
   }
 }
 
+// In the shared database: the device tokens of logouts that had no signal, still to revoke ([{device, token}]).
+export const PENDING_LOGOUTS = 'pendingLogouts';
+
 let shared;
 const sharedDb = () => (shared ||= open('zhucun', (db) => db.createObjectStore('kv')));
 

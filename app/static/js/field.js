@@ -1,14 +1,14 @@
 // The field page: everything is drawn from this phone's IndexedDB, then kept in step with the server.
 // The page itself names nobody (the service worker keeps it for whoever uses the phone): who is logged in
 // comes from the session pointer in IndexedDB. One shell page with hash routes: #journal (the default),
-// #problems, #pavilion, #tasks, #week. The views other than the journal live in views.js, loaded when first
-// opened (and precached for offline use).
-import { countOutbox, getMeta, getSession, openUser, setMeta, setSession } from './db.js';
+// #problems, #pavilion, #tasks, #week. The views other than the journal live in views.js and their markup in
+// a fragment of the server's (the `views-slot`'s URL), both fetched when one is first opened and precached by
+// the service worker for offline use: the first load carries only what the journal needs.
+import { PENDING_LOGOUTS, countOutbox, getMeta, getSession, getShared, openUser, setSession } from './db.js';
 import { formOf } from './forms.js';
 import { acknowledge, allRecords, discard, rejected, restore, saveMany } from './outbox.js';
 import { registerWorker, requestBackgroundSync, storageReport } from './pwa.js';
 import { loadSchema, typeLabel } from './schema.js';
-import { keepOnlyUnsent, sendPendingLogoutsNowAndOnline } from './signout.js';
 import { Syncer } from './sync.js';
 import * as ui from './ui.js';
 import { wire as wireAccount } from './logout.js';
@@ -20,7 +20,27 @@ const VIEWS = ['journal', 'problems', 'pavilion', 'tasks', 'week'];
 const VIEW_OF = { journal: 'journal', problem: 'problems', meeting: 'pavilion', request: 'pavilion', task: 'tasks' };
 let syncer = null;
 let views = null;
-const loadViews = () => (views ||= import('./views.js'));
+
+// The other views' markup, put where the slot is (the views) and at the end of the page (their dialogs
+// and item templates).
+async function loadMarkup() {
+  const slot = ui.$('views-slot');
+  const response = await fetch(slot.dataset.src);
+  if (!response.ok) throw new Error(`views: HTTP ${response.status}`);
+  const parsed = document.createElement('template');
+  parsed.innerHTML = await response.text();
+  for (const el of [...parsed.content.children]) {
+    if (el.classList.contains('view')) slot.before(el);
+    else ui.$('field').append(el);
+  }
+  slot.remove();
+}
+
+const loadViews = () => (views ||= Promise.all([import('./views.js'), loadMarkup()]).then(([m]) => m)
+  .catch((error) => {
+    views = null; // tried again when a view is next opened
+    throw error;
+  }));
 
 registerWorker(ui.showUpdate, () => syncer && syncer.nudge()).catch(() => {});
 
@@ -63,7 +83,10 @@ async function main() {
       return records;
     },
     save: async (type, id, values) => (await ctx.saveMany([{ type, id, values }]))[0],
-    edit: (rec) => formOf(rec.type, ctx).open(rec),
+    edit: async (rec) => {
+      if (rec.type !== 'journal') await loadViews(); // the other forms are in the views' markup
+      formOf(rec.type, ctx).open(rec);
+    },
     ack: async (rec) => { await acknowledge(db, rec.id); await changed(); },
     discard: (rec) => discardAsked(rec),
     history: (rec) => import('./history.js').then((h) => h.open(rec, ctx)),
@@ -139,33 +162,19 @@ async function main() {
     // first draws, so a view shown earlier had buttons that did nothing yet, and the last drawing's items.
     return refresh().finally(() => {
       if (view !== drawing) return;
-      for (const v of VIEWS) ui.show(ui.$(`view-${v}`), v === view);
-      const form = ui.$(`view-${view}`).querySelector('.card:not([hidden]):not([data-inline])');
+      // A view whose markup could not be fetched (offline before the service worker had it): the journal stays.
+      const shown = ui.$(`view-${view}`) ? view : 'journal';
+      for (const v of VIEWS) if (ui.$(`view-${v}`)) ui.show(ui.$(`view-${v}`), v === shown);
+      const form = ui.$(`view-${shown}`).querySelector('.card:not([hidden]):not([data-inline])');
       if (form) form.scrollIntoView({ block: 'start' }); // a form opened on the way here (journal → problem)
     });
-  }
-
-  // The village's people, for the owner and assignee pickers; kept for offline use. Fetched by every sync
-  // before it says "synced": fetched after it, a form opened at once had empty pickers. Redrawn only when
-  // the list changed (see sync.js).
-  async function people() {
-    try {
-      const response = await fetch('/api/people', {
-        credentials: 'omit', cache: 'no-store', headers: { Authorization: `Bearer ${session.token}` },
-      });
-      if (!response.ok) return;
-      const list = (await response.json()).people || [];
-      if (JSON.stringify(list) === JSON.stringify(ctx.people)) return;
-      await setMeta(db, 'people', list);
-      await refresh();
-    } catch (error) { /* offline: the kept list will do */ }
   }
 
   formOf('journal', ctx).open(null);
 
   async function deviceEnded() {
     syncer.stop();
-    const left = await keepOnlyUnsent(session, db);
+    const left = await (await import('./signout.js')).keepOnlyUnsent(session, db);
     if (left) await refresh();
     else {
       ended = true;
@@ -175,9 +184,12 @@ async function main() {
     ui.askLogin('signedOut');
   }
 
-  syncer = new Syncer(db, session, people);
+  syncer = new Syncer(db, session); // it keeps the village's people (for the pickers) in meta, from its answers
   ctx.syncer = syncer;
-  syncer.addEventListener('change', refresh);
+  syncer.addEventListener('change', (event) => {
+    if (event.detail.people) ctx.people = event.detail.people; // a form opened once it says "synced" has them
+    refresh();
+  });
   syncer.addEventListener('status', async (event) => {
     if (event.detail.status === 'relogin') {
       if (DEVICE_ENDED.has(event.detail.code)) {
@@ -203,7 +215,10 @@ async function main() {
   ui.showBody();
   await route();
   storageReport().then(ui.renderStorage).catch(() => {});
-  sendPendingLogoutsNowAndOnline(); // tokens of earlier logouts without signal: revoked first
+  // Tokens of earlier logouts without signal are revoked first; signout.js (also what logging out needs) is
+  // loaded only when there are some, so the first load does without it.
+  getShared(PENDING_LOGOUTS).then((pending) => pending
+    && import('./signout.js').then((m) => m.sendPendingLogoutsNowAndOnline())).catch(() => {});
   syncer.start();
 }
 

@@ -3,7 +3,6 @@
 // are tried once more; if some still wait, the person is told that only they stay on this phone. With no
 // signal, they are told that logging in again will need a connection (the server hears of it later).
 import { countOutbox } from './db.js';
-import { keepOnlyUnsent, revoke, revokeLater } from './signout.js';
 import * as ui from './ui.js';
 
 // ctx: {db, session, syncer, end()}; end() stops the page's syncing and drawing.
@@ -29,6 +28,7 @@ async function endSession(ctx, yes) {
 
 // True once the session has ended on this phone.
 async function leave(ctx, yes) {
+  const { keepOnlyUnsent, revoke, revokeLater } = await import('./signout.js'); // precached: offline too
   const ask = (text) => ui.confirm(text, yes, ui.t('stayLoggedIn'));
   let waiting = await countOutbox(ctx.db);
   if (waiting && navigator.onLine) {

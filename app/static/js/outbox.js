@@ -5,7 +5,7 @@
 // A status move is never folded into an earlier op: each move is its own op, so the server checks it
 // from the state it really has, and the record's history shows every step.
 import { inTx, req, uuid } from './db.js';
-import { defaults, writable } from './schema.js';
+import { defaults, milestone, writable } from './schema.js';
 
 const isSet = (v) => v !== null && v !== undefined && v !== '';
 
@@ -45,7 +45,8 @@ async function saveIn(tx, type, id, values, author, at) {
   let folded = false;
   if (!rec) {
     rec = { id: id || uuid(), type, version: null, server: null, fields: defaults(type), author, createdAt: at };
-    op = { base: null, set: filled(type, values) };
+    // The defaults too: the server's record is then the phone's, so the answer need not send it back.
+    op = { base: null, set: filled(type, { ...rec.fields, ...values }) };
   } else if (last && !last.sent && !last.ack && !moves) { // not sent yet: fold the edit into it
     const set = { ...last.set, ...changed(type, values, rec.fields) };
     last.set = last.base === null && !last.chain ? filled(type, set) : set;
@@ -180,11 +181,23 @@ export async function releaseBatch(db, batch) {
 
 export const wire = ({ op, type, id, base, set, at, ack }) => ({ op, type, id, base, set, at, ...(ack ? { ack } : {}) });
 
-// Store the server's answer: results for our ops, then the changes we had not seen, then the cursor.
-export async function applyResponse(db, batch, body) {
+// What the answer's changes would say of a record the push wrote as the phone has it, which they leave out:
+// when it changed, by the server's clock, and that it is not at its milestone (resolved, answered, done) if
+// its status is not one (a move to a milestone comes back in the changes, with the server's moment).
+function stamp(rec, at) {
+  rec.updatedAt = at;
+  const done = milestone(rec.type) || [];
+  if (done.length && !done.includes(rec.fields.status)) rec.reachedAt = null;
+}
+
+// Store the server's answer: results for our ops (a pushed record is confirmed at its result's version,
+// as the answer carries it in `changes` only if the server changed it), then the changes we had not seen,
+// the village's people if they changed, then the cursor. `at` is the server's time of the answer.
+export async function applyResponse(db, batch, body, at = new Date().toISOString()) {
   return inTx(db, ['records', 'outbox', 'meta'], 'readwrite', async (tx) => {
     const records = tx.objectStore('records');
     const outbox = tx.objectStore('outbox');
+    const meta = tx.objectStore('meta');
     const sent = new Map(batch.map((op) => [op.op, op]));
     for (const result of body.results || []) {
       const op = sent.get(result.op);
@@ -200,7 +213,10 @@ export async function applyResponse(db, batch, body) {
       } else {
         if (Number.isInteger(result.version)) rec.version = Math.max(rec.version || 0, result.version);
         if (result.conflicts && !op.ack && !rest.some((p) => p.ack)) rec.conflicts = result.conflicts;
-        if (!rest.length) Object.assign(rec, { state: 'confirmed', error: null, server: { ...rec.fields } });
+        if (!rest.length) {
+          Object.assign(rec, { state: 'confirmed', error: null, server: { ...rec.fields } });
+          stamp(rec, at);
+        }
       }
       if (rest[0] && rest[0].chain) {
         unchain(rest[0], rec);
@@ -223,7 +239,12 @@ export async function applyResponse(db, batch, body) {
       else Object.assign(next, { fields: change.fields, state: 'confirmed', error: null });
       records.put(next);
     }
-    if (Number.isInteger(body.cursor)) tx.objectStore('meta').put(body.cursor, 'cursor');
+    if (body.people && Array.isArray(body.people.list)) {
+      meta.put(body.people.list, 'people');
+      meta.put(body.people.version ?? null, 'peopleVersion');
+    }
+    // A village's cursor is its county's position; a scope spanning counties gets an opaque string.
+    if (Number.isInteger(body.cursor) || typeof body.cursor === 'string') meta.put(body.cursor, 'cursor');
   });
 }
 

@@ -4,9 +4,8 @@
 // On the phone only what has not reached the server stays: the outbox and the records it wrote, sent when
 // the same person logs in again. Everything else of theirs goes: the rest of their database (all of it when
 // nothing waits), the session pointer, and any cached page that is not the user-neutral shell.
-import { deleteUser, getShared, keepOnlyOutbox, openUser, updateShared } from './db.js';
+import { PENDING_LOGOUTS as PENDING, deleteUser, getShared, keepOnlyOutbox, openUser, updateShared } from './db.js';
 
-const PENDING = 'pendingLogouts'; // [{device, token}]
 const WAITING = 'waiting'; // {userId: {id, username, unit, count}}: who has entries waiting here
 
 const underSyncLock = (userId, fn) => (navigator.locks ? navigator.locks.request(`zhucun-sync-${userId}`, fn) : fn());
