@@ -94,13 +94,14 @@ class Device(db.Model):
 
 
 class SyncCounter(db.Model):
-    """One row whose value is the server-wide change sequence.
+    """One row per county whose value is the county's change sequence.
 
-    Writers update it inside their transaction, so the row lock makes sequence
-    numbers become visible in the order they were handed out.
+    Writers update their county's row inside their transaction, so the row lock makes the county's
+    sequence numbers become visible in the order they were handed out, while writers of other
+    counties, holding other rows, never wait for them.
     """
-    __tablename__ = "sync_counter"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    __tablename__ = "sync_counters"
+    county_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -138,7 +139,11 @@ class SyncedMixin:
     version: Mapped[int] = mapped_column(Integer, default=1)
     field_versions: Mapped[dict] = mapped_column(JSON, default=dict)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
+    # The record's place in its county's change sequence: (county_id, seq) is unique, seq alone is not.
+    # county_id is the village's county, copied so a pull reads one index range (no foreign key: it
+    # follows unit_id, which has one).
+    county_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
     # Conflicts nobody has acknowledged yet (field, kept, lost, op, by, at): the 冲突 mark.
     conflicts: Mapped[list] = mapped_column(JSON, default=list)
 
@@ -310,3 +315,11 @@ MILESTONES = {name: (TYPES[name].milestone, column) for name, column in MILESTON
 
 SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task,
                  "review": Review}
+
+# The pull's indexes (docs/PERFORMANCE.md, "Writers of different counties"): a village's changes after a
+# cursor are one range of (unit_id, seq), read in order; a county's one range of (county_id, seq); a
+# township's either, whichever the planner finds cheaper for the cursor's place.
+for _model in SYNCED_MODELS.values():
+    db.Index(f"ix_{_model.__tablename__}_county_seq", _model.county_id, _model.seq, unique=True)
+    db.Index(f"ix_{_model.__tablename__}_unit_seq", _model.unit_id, _model.seq)
+del _model

@@ -1,9 +1,10 @@
-"""The engine's Store on SQLAlchemy: records, the op log and the change counter."""
+"""The engine's Store on SQLAlchemy: records, the op log and the counties' change counters."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.engine import Actor, Logged
 from sync.digest import printable, rejected_payload
@@ -46,12 +47,19 @@ def _village_sees(model) -> list:
     return []
 
 
+def county_of(path: str) -> int:
+    """A unit's county: the first id of its path ("/county/township/village/")."""
+    return int(path.strip("/").split("/")[0])
+
+
 class SqlStore:
     """One request's view of the database; `begin_writes` must come before any op is applied."""
 
     def __init__(self, session=None):
         self.session = session or db.session
-        self._seq = self._committed_seq = 0
+        self._seqs: dict[int, int] = {}        # county → the last number handed out in this transaction
+        self._committed: dict[int, int] = {}   # county → its counter as this transaction found it
+        self._county_of: dict[int, int] = {}   # village → county
         self._known_ops: set[str] = set()
         self._logged: dict[str, Logged] = {}
         self._records: dict[tuple[str, str], object] = {}
@@ -59,20 +67,12 @@ class SqlStore:
         self._received = utcnow()
         self._prefetched = False
 
-    def begin_writes(self, ops: list[dict]) -> None:
-        """Take the counter row's lock first, so writers queue rather than deadlock,
-        then fetch the request's known op ids and records in one query each."""
-        counter = select(SyncCounter.value).where(SyncCounter.id == 1)
-        if self.session.get_bind().dialect.name == "sqlite":
-            self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=SyncCounter.value))
-        else:
-            counter = counter.with_for_update()
-        value = self.session.scalar(counter)
-        if value is None:
-            self.session.add(SyncCounter(id=1, value=0))
-            self.session.flush()
-            value = 0
-        self._seq = self._committed_seq = value
+    def begin_writes(self, ops: list[dict], actor: Actor) -> None:
+        """Take the counter rows of the actor's counties first, so writers of a county queue rather than
+        deadlock and read its records only once the previous writer has committed; then fetch the request's
+        known op ids and records in one query each."""
+        self._seqs = self._lock_counters(sorted(self.counties(actor.village_ids)))
+        self._committed = dict(self._seqs)
         self._prefetched = True
         self._known_ops = set(self.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_([o["op"] for o in ops]))))
         wanted: dict[str, set] = {rtype: set() for rtype in SYNCED_MODELS}
@@ -90,9 +90,42 @@ class SqlStore:
             for row in self.session.scalars(select(model).where(model.id.in_(ids))) if ids else ():
                 self._records[(rtype, row.id)] = row
 
+    def _lock_counters(self, counties: list[int]) -> dict[int, int]:
+        """Lock the counties' counter rows, in the order of their ids (two writers of several counties never
+        hold one each and wait for the other), making a county's row on its first write."""
+        if not counties:
+            return {}
+        mine = SyncCounter.county_id.in_(counties)
+        locked = select(SyncCounter.county_id, SyncCounter.value).where(mine).order_by(SyncCounter.county_id)
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "sqlite":  # no row locks: the first write takes the database's write lock
+            self.session.execute(update(SyncCounter).where(mine).values(value=SyncCounter.value))
+        else:
+            locked = locked.with_for_update()
+        values = dict(self.session.execute(locked).all())
+        missing = [county for county in counties if county not in values]
+        if missing:
+            insert = (sqlite if dialect == "sqlite" else postgresql).insert(SyncCounter)
+            self.session.execute(insert.values([{"county_id": county, "value": 0} for county in missing])
+                                 .on_conflict_do_nothing(index_elements=["county_id"]))
+            values = dict(self.session.execute(locked).all())
+        return values
+
+    def counties(self, village_ids):
+        """The villages grouped by their county."""
+        unknown = [v for v in village_ids if v not in self._county_of]
+        if unknown:
+            for unit_id, path in self.session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(unknown))):
+                self._county_of[unit_id] = county_of(path)
+        grouped: dict[int, set[int]] = {}
+        for village in village_ids:
+            grouped.setdefault(self._county_of[village], set()).add(village)
+        return {county: frozenset(villages) for county, villages in grouped.items()}
+
     def end_writes(self) -> None:
-        if self._seq != self._committed_seq:
-            self.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(value=self._seq))
+        for county, value in self._seqs.items():
+            if value != self._committed[county]:
+                self.session.execute(update(SyncCounter).where(SyncCounter.county_id == county).values(value=value))
         self.session.flush()
 
     def find_op(self, op_id):
@@ -145,14 +178,17 @@ class SqlStore:
         row.conflicts = list(result.open_conflicts)
         row.updated_by = actor.user_id
         row.updated_at = now
-        self._seq += 1
-        row.seq = self._seq
+        county = row.county_id = self._county_of[unit_id]
+        row.seq = self._next_seq(county)
         if reaching:
             for review in self.session.scalars(select(Review).where(Review.target_type == "task",
                                                                     Review.target_id == record_id)
                                                .order_by(Review.seq)):
-                self._seq += 1
-                review.seq = self._seq
+                review.seq = self._next_seq(county)
+
+    def _next_seq(self, county: int) -> int:
+        self._seqs[county] += 1
+        return self._seqs[county]
 
     def log(self, op, actor, unit_id, result, conflicts):
         raw = op if isinstance(op, dict) else {"op": op.op, "type": op.type, "id": op.id,
@@ -176,8 +212,11 @@ class SqlStore:
         ))
         self._logged[raw["op"]] = Logged(result["status"], result.get("version"), result.get("error"))
 
-    def current_seq(self):
-        return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
+    def current_seq(self, county=None):
+        """The county's last committed number (with no county: the highest of any county's)."""
+        if county is None:
+            return self.session.scalar(select(func.max(SyncCounter.value))) or 0
+        return self.session.scalar(select(SyncCounter.value).where(SyncCounter.county_id == county)) or 0
 
     def work_item(self, unit_id, code):
         village = self.session.get(Unit, unit_id)
@@ -208,12 +247,13 @@ class SqlStore:
                 return found
         return None
 
-    def changes(self, village_ids, after, upto, limit, village_view=False):
+    def changes(self, county, village_ids, after, upto, limit, village_view=False):
         rows = []
         for rtype, model in SYNCED_MODELS.items():
             query = (select(model, Unit.code, User.username)
                      .join(Unit, Unit.id == model.unit_id).join(User, User.id == model.created_by)
-                     .where(model.unit_id.in_(village_ids), model.seq > after, model.seq <= upto)
+                     .where(model.county_id == county, model.unit_id.in_(village_ids),
+                            model.seq > after, model.seq <= upto)
                      .order_by(model.seq).limit(limit))
             if village_view:
                 query = query.where(*_village_sees(model))

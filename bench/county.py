@@ -48,7 +48,7 @@ def build_county(app, scale: float) -> None:
         secretaries = {v.id: add_user(f"s{v.code}", "secretary", v.code, PASSWORD).id for v in villages}
         db.session.commit()
         now, seq = utcnow(), 0
-        village_ids = [v.id for v in villages]
+        village_ids, county_id = [v.id for v in villages], county.id
 
         def common(unit_id, days_ago):
             nonlocal seq
@@ -56,7 +56,7 @@ def build_county(app, scale: float) -> None:
             at = now - dt.timedelta(days=days_ago, minutes=rng.randrange(1440))
             return {"id": str(uuid.uuid4()), "unit_id": unit_id, "created_by": secretaries[unit_id],
                     "updated_by": secretaries[unit_id], "created_at": at, "updated_at": at, "version": 1,
-                    "field_versions": {}, "deleted": False, "seq": seq, "conflicts": []}
+                    "field_versions": {}, "deleted": False, "county_id": county_id, "seq": seq, "conflicts": []}
 
         def rows(kind, make):
             for start in range(0, int(COUNTS[kind] * scale), 5000):
@@ -82,7 +82,7 @@ def build_county(app, scale: float) -> None:
         for model, (kind, make) in makers.items():
             for batch in rows(kind, make):
                 db.session.execute(sa.insert(model), batch)
-        db.session.execute(sa.update(SyncCounter).values(value=seq))
+        db.session.add(SyncCounter(county_id=county_id, value=seq))
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(sa.text("ANALYZE"))

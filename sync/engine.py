@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from . import gate, wire
-from .envelope import Op, clean_fields, parse_op
+from .envelope import Cursor, Op, clean_fields, cursor_string, parse_op
 from .errors import OpRejected
 from .mask import for_village, mask_record
 from .merge import Current, Merge, further, merge, stale_fields
@@ -41,7 +41,7 @@ class Logged:
 
 class Store(Protocol):
     """What the engine needs of storage. Reads answer with the plain rows of rows.py; wire.py shapes them."""
-    def begin_writes(self, ops: list[dict]) -> None: ...
+    def begin_writes(self, ops: list[dict], actor: Actor) -> None: ...
     def end_writes(self) -> None: ...
     def find_op(self, op_id: str) -> Logged | None: ...
     def load(self, rtype: str, record_id: str) -> Current | None: ...
@@ -49,8 +49,9 @@ class Store(Protocol):
     def user_in_unit(self, username: str, unit_id: int) -> bool: ...
     def write(self, rtype: str, record_id: str, unit_id: int, result: Merge, actor: Actor, created: bool) -> None: ...
     def log(self, op: Op | dict, actor: Actor, unit_id: int | None, result: dict, conflicts: list) -> None: ...
-    def current_seq(self) -> int: ...
-    def changes(self, village_ids: frozenset, after: int, upto: int, limit: int,
+    def counties(self, village_ids: frozenset) -> dict[int, frozenset]: ...
+    def current_seq(self, county: int | None = None) -> int: ...
+    def changes(self, county: int, village_ids: frozenset, after: int, upto: int, limit: int,
                 village_view: bool = False) -> list[ChangeRow]: ...
     def work_item(self, unit_id: int, code: str) -> dict | None: ...
     def duplicate_task(self, unit_id: int, task_id: str, item_code: str | None, title_key: str,
@@ -67,7 +68,7 @@ def apply_ops(store: Store, actor: Actor, ops: list[dict], echoes: dict | None =
     """
     if not ops:
         return []
-    store.begin_writes(ops)
+    store.begin_writes(ops, actor)
     echoes = {} if echoes is None else echoes
     results = [_apply_one(store, actor, raw, echoes) for raw in ops]
     store.end_writes()
@@ -112,7 +113,7 @@ def _echoes_device(rtype: RecordType, op: Op, changes: dict, result: Merge) -> b
     server's)."""
     return (result.status == "applied" and not result.conflicts and not op.ack
             and changes == clean_fields(rtype, op.set)
-            and not (rtype.milestone and rtype.status.field in changes))
+            and changes.get(rtype.status.field if rtype.status else None) not in rtype.milestone)
 
 
 def _duplicate(op_id: str, logged: Logged) -> dict:
@@ -243,21 +244,50 @@ def _check_need(rule, current: Current | None, changes: dict, result: Merge) -> 
         raise OpRejected("required", f"{rule.field} {state} needs {needed}.", needed)
 
 
-def pull(store: Store, actor: Actor, cursor: int, limit: int, echoes: dict | None = None) -> dict:
-    """The records in the actor's scope changed after `cursor`, oldest first, except `echoes` (see apply_ops).
+def pull(store: Store, actor: Actor, cursor: Cursor, limit: int, echoes: dict | None = None) -> dict:
+    """The records in the actor's scope changed after `cursor`, oldest first within each county, except
+    `echoes` (see apply_ops).
 
-    The counter is read first: every number up to it belongs to a committed
-    write, so nothing below the returned cursor can still appear later.
+    The sequence is per county, and so is the cursor: a county's number (an integer) for a scope inside one
+    county, else an opaque string of one number per county. Each county's counter is read before its
+    changes: every number up to it belongs to a committed write, so nothing below the returned position can
+    still appear later.
     """
-    upto = store.current_seq()
-    rows = store.changes(actor.village_ids, cursor, upto, limit + 1, village_view=actor.role in FIELD_ROLES)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = rows[-1].seq if more else max(upto, cursor)
+    counties = store.counties(actor.village_ids)
+    start = _positions(cursor, counties)
+    reached, rows, more = dict(start), [], False
+    for county in sorted(counties):
+        room = limit - len(rows)
+        upto = store.current_seq(county)
+        found = store.changes(county, counties[county], start[county], upto, room + 1,
+                              village_view=actor.role in FIELD_ROLES)
+        if len(found) > room:
+            rows += found[:room]
+            reached[county], more = found[room - 1].seq if room else start[county], True
+            break
+        rows += found
+        reached[county] = max(upto, start[county])
+    next_cursor = _cursor_of(reached, cursor)
     echoes = echoes or {}
     rows = [row for row in rows if echoes.get((row.type, row.id)) != row.version]
     return {"changes": [wire.change(_visible_change(actor, row)) for row in rows], "cursor": next_cursor,
             "more": more}
+
+
+def _positions(cursor: Cursor, counties: dict) -> dict[int, int]:
+    """Where each county of the scope starts. An integer names the one county's position; given to a scope
+    spanning counties (one that has grown since) it cannot say whose, so every county starts from nothing."""
+    if isinstance(cursor, dict):
+        return {county: cursor.get(county, 0) for county in counties}
+    return {county: cursor if len(counties) == 1 else 0 for county in counties}
+
+
+def _cursor_of(reached: dict[int, int], cursor: Cursor) -> Cursor:
+    if len(reached) == 1:
+        return next(iter(reached.values()))
+    if not reached:  # a scope without villages: nothing to pull, the cursor unchanged
+        return cursor if isinstance(cursor, int) else 0
+    return cursor_string(reached)
 
 
 def _visible_change(actor: Actor, row: ChangeRow) -> ChangeRow:

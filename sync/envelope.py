@@ -1,7 +1,10 @@
 """Parsing the sync request envelope and checking each op against its type."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -11,6 +14,13 @@ from .types import TYPES, RecordType, date_bounds
 
 MAX_INT = 2**31 - 1  # what every database's INTEGER holds
 MAX_UNIT_CODE = 32  # units.code
+MAX_CURSOR = 2**63  # a sequence number: BIGINT
+MAX_CURSOR_CHARS = 131_072  # a string cursor of every county of the country (~2,900) fits with room
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_COUNTY_KEY = re.compile(r"0|[1-9][0-9]{0,18}")
+
+# Where a device stopped: a position in its county's sequence, or one per county ({county id: seq}).
+Cursor = int | dict[int, int]
 
 
 @dataclass
@@ -28,7 +38,7 @@ class Op:
 @dataclass
 class Envelope:
     device: str | None
-    cursor: int
+    cursor: Cursor
     limit: int
     ops: list  # of dicts, checked one by one so a bad op rejects alone
     wants_people: bool = False    # the envelope named `people`: the answer carries them when they changed
@@ -70,11 +80,7 @@ def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_li
     device = body.get("device")
     if device is not None and not is_uuid(device):
         raise EnvelopeError("bad_envelope", "`device` must be the device's UUID.", "device")
-    cursor = body.get("cursor")
-    if cursor is None:
-        cursor = 0
-    if not _is_int(cursor) or not 0 <= cursor < 2**63:
-        raise EnvelopeError("bad_envelope", "`cursor` must be a non-negative integer or null.", "cursor")
+    cursor = parse_cursor(body.get("cursor"))
     limit = body.get("limit", default_limit)
     if not _is_int(limit) or not 1 <= limit <= max_limit:
         raise EnvelopeError("bad_envelope", f"`limit` must be an integer from 1 to {max_limit}.", "limit")
@@ -92,6 +98,42 @@ def parse_envelope(body, *, max_ops: int = 500, default_limit: int = 200, max_li
                             "people")
     return Envelope(device=device, cursor=cursor, limit=limit, ops=ops, wants_people="people" in body,
                     people_version=people)
+
+
+def parse_cursor(value) -> Cursor:
+    """null (from the start: 0), a county's position, or the string a scope spanning counties was given."""
+    if value is None:
+        return 0
+    if _is_int(value) and 0 <= value < MAX_CURSOR:
+        return value
+    positions = _positions_in(value) if isinstance(value, str) else None
+    if positions is None:
+        raise EnvelopeError("bad_envelope", "`cursor` must be null, a non-negative integer, "
+                                            "or the cursor string the server sent, unchanged.", "cursor")
+    return positions
+
+
+def cursor_string(positions: dict[int, int]) -> str:
+    """The opaque cursor of a scope spanning counties: base64url of {"county id": seq}."""
+    text = json.dumps({str(county): positions[county] for county in sorted(positions)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode("ascii")
+
+
+def _positions_in(text: str) -> dict[int, int] | None:
+    if not 0 < len(text) <= MAX_CURSOR_CHARS or not _BASE64URL.fullmatch(text):
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, RecursionError):  # not base64, not UTF-8, not JSON, nested too deep
+        return None
+    if not isinstance(decoded, dict):
+        return None
+    positions = {}
+    for county, seq in decoded.items():
+        if not _COUNTY_KEY.fullmatch(county) or not _is_int(seq) or not 0 <= seq < MAX_CURSOR:
+            return None
+        positions[int(county)] = seq
+    return positions
 
 
 def parse_op(raw: dict) -> Op:

@@ -20,16 +20,21 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+ONE_COUNTY = 0  # the county of a village the store was not told about
+
+
 class MemoryStore:
     def __init__(self, units: dict[str, int] | None = None, users: dict[str, int] | None = None,
-                 work_items: dict[str, dict] | None = None, devices: dict[str, str] | None = None):
+                 work_items: dict[str, dict] | None = None, devices: dict[str, str] | None = None,
+                 counties: dict[int, int] | None = None):
         self.units = dict(units or {})  # village code → id
+        self.county_of = dict(counties or {})  # village id → its county's id (else ONE_COUNTY)
         self.work_items = dict(work_items or {})  # code → item (one county)
         self.users = dict(users or {})  # username → unit id
         self.devices = dict(devices or {})  # device id → its name
         self.records: dict[tuple[str, str], dict] = {}
         self.oplog: dict[str, dict] = {}
-        self.seq = 0
+        self.seqs: dict[int, int] = {}  # county → its change sequence's last number
         self._clock = dt.datetime.min
 
     def now(self) -> dt.datetime:
@@ -37,7 +42,12 @@ class MemoryStore:
         self._clock = max(_utcnow(), self._clock + dt.timedelta(microseconds=1))
         return self._clock
 
-    def begin_writes(self, ops) -> None:
+    @property
+    def seq(self) -> int:
+        """The highest number any county has handed out."""
+        return max(self.seqs.values(), default=0)
+
+    def begin_writes(self, ops, actor) -> None:
         pass
 
     def end_writes(self) -> None:
@@ -68,11 +78,11 @@ class MemoryStore:
     def write(self, rtype, record_id, unit_id, result: Merge, actor: Actor, created: bool):
         now = self.now()
         before = None if created else self.records[(rtype, record_id)]
-        self.seq += 1
+        county = self._county(unit_id)
         self.records[(rtype, record_id)] = {
-            "type": rtype, "id": record_id, "unit_id": unit_id, "version": result.version,
+            "type": rtype, "id": record_id, "unit_id": unit_id, "county": county, "version": result.version,
             "fields": dict(result.fields), "field_versions": dict(result.field_versions),
-            "deleted": before["deleted"] if before else False, "seq": self.seq,
+            "deleted": before["deleted"] if before else False, "seq": self._next_seq(county),
             "conflicts": copy.deepcopy(result.open_conflicts),
             "created_by": before["created_by"] if before else actor.user_id,
             "author": before["author"] if before else actor.username,
@@ -80,14 +90,20 @@ class MemoryStore:
             "reached_at": _reached_at(rtype, result.fields, before, now),
         }
         if rtype == "task" and before and not before["fields"].get("sent_on") and result.fields.get("sent_on"):
-            self._bring_thread(record_id)
+            self._bring_thread(record_id, county)
 
-    def _bring_thread(self, task_id):
+    def _county(self, unit_id) -> int:
+        return self.county_of.get(unit_id, ONE_COUNTY)
+
+    def _next_seq(self, county) -> int:
+        self.seqs[county] = self.seqs.get(county, 0) + 1
+        return self.seqs[county]
+
+    def _bring_thread(self, task_id, county):
         """A township task reaching its village now: its thread, hidden from the village until now, must
         come with it in the next pull of a phone whose cursor is already past the comments."""
         for review in sorted(self._reviews_on("task", task_id), key=lambda r: r["seq"]):
-            self.seq += 1
-            review["seq"] = self.seq
+            review["seq"] = self._next_seq(county)
 
     def _note_arrival(self, op, actor: Actor) -> None:
         """Who sent the op, from which device and when: what its history shows."""
@@ -104,8 +120,14 @@ class MemoryStore:
             "ack": raw.get("ack") is True}
         self._note_arrival(op, actor)
 
-    def current_seq(self):
-        return self.seq
+    def counties(self, village_ids):
+        grouped: dict[int, set] = {}
+        for village in village_ids:
+            grouped.setdefault(self._county(village), set()).add(village)
+        return {county: frozenset(villages) for county, villages in grouped.items()}
+
+    def current_seq(self, county=None):
+        return self.seq if county is None else self.seqs.get(county, 0)
 
     def work_item(self, unit_id, code):
         return self.work_items.get(code)
@@ -123,9 +145,9 @@ class MemoryStore:
                 return r["id"]
         return None
 
-    def changes(self, village_ids, after, upto, limit, village_view=False):
+    def changes(self, county, village_ids, after, upto, limit, village_view=False):
         rows = sorted((r for r in self.records.values()
-                       if r["unit_id"] in village_ids and after < r["seq"] <= upto
+                       if r["county"] == county and r["unit_id"] in village_ids and after < r["seq"] <= upto
                        and (not village_view or self._village_sees(r))),
                       key=lambda r: r["seq"])
         codes = {unit_id: code for code, unit_id in self.units.items()}

@@ -1,5 +1,5 @@
 """The OpenAPI 3.0 description of the JSON API, built from the record types in sync/."""
-from sync.envelope import MAX_INT
+from sync.envelope import MAX_CURSOR, MAX_CURSOR_CHARS, MAX_INT
 from sync.types import TYPES
 
 KIND_SCHEMA = {"text": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
@@ -36,6 +36,11 @@ def _json(schema_ref: str) -> dict:
 
 def spec() -> dict:
     uuid = {"type": "string", "format": "uuid"}
+    cursor = {"description": "Where the device stopped: its county's sequence number (every scope inside one "
+                             "county), or, for a scope spanning counties, an opaque string to pass back unchanged.",
+              "oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_CURSOR - 1},
+                        {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS,
+                         "pattern": "^[A-Za-z0-9_-]+$"}]}
     schemas = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
@@ -57,7 +62,7 @@ def spec() -> dict:
             "ack": {"type": "boolean", "description": "Acknowledge (clear) the record's open conflicts."}},
             "additionalProperties": False},
         "SyncRequest": {"type": "object", "properties": {
-            "device": uuid | {"description": "The token's device; may be left out."}, "cursor": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "nullable": True},
+            "device": uuid | {"description": "The token's device; may be left out."}, "cursor": cursor | {"nullable": True},
             "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
             "ops": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Op"}},
             "people": {"type": "string", "maxLength": 64, "nullable": True,
@@ -77,7 +82,7 @@ def spec() -> dict:
         "SyncResponse": {"type": "object", "required": ["results", "changes", "cursor", "more"], "properties": {
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
             "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
-            "cursor": {"type": "integer"}, "more": {"type": "boolean"},
+            "cursor": cursor, "more": {"type": "boolean"},
             "people": {"type": "object", "properties": {
                 "version": {"type": "string"},
                 "list": {"type": "array", "items": {"type": "object"}}}}}},
