@@ -8,10 +8,8 @@ PostgreSQL uses TEST_DATABASE_URL (a throwaway schema, dropped afterwards).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.databases import each_database  # noqa: E402
 from app import create_app, scope  # noqa: E402
 from app.cli import add_user  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -148,22 +147,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
-    if args.database in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            run("SQLite", f"sqlite:///{tmp}/pull.sqlite", args)
-    if args.database in ("postgresql", "both"):
-        base = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-        schema = "pull_" + uuid.uuid4().hex[:8]
-        engine = sa.create_engine(base)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        try:
-            run("PostgreSQL", f"{base}?options=-csearch_path%3D{schema}", args)
-        finally:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-
+    each_database(args.database, "pull", lambda label, url: run(label, url, args))
 
 if __name__ == "__main__":
     main()
