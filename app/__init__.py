@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import assets, config, database, i18n, security, wire  # noqa: F401 (database registers pragmas)
+from . import assets, config, database, dates, i18n, names, security, wire  # noqa: F401 (database registers pragmas)
 from .extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,8 @@ def create_app(test_config=None) -> Flask:
     security.init_app(app)
     assets.init_app(app)
     i18n.init_app(app)
+    names.init_app(app)
+    dates.init_app(app)
 
     from . import auth, api, field, township, reports, cli, ratelimit
     app.register_blueprint(auth.bp)

@@ -41,7 +41,7 @@ def add_unit(code: str, name: str, level: str, parent_code: str | None) -> Unit:
     return unit
 
 
-def add_user(username: str, role: str, unit_code: str, password: str) -> User:
+def add_user(username: str, role: str, unit_code: str, password: str, name: str | None = None) -> User:
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"A user named {username} already exists.")
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
@@ -51,7 +51,10 @@ def add_user(username: str, role: str, unit_code: str, password: str) -> User:
         raise click.ClickException(f"A {role} belongs to a {ROLE_LEVEL[role]}; {unit_code} is a {unit.level}.")
     if len(password) < 8:
         raise click.ClickException("The password must have at least 8 characters.")
-    user = User(username=username, role=role, unit_id=unit.id)
+    name = (name or "").strip() or None
+    if name and len(name) > 64:
+        raise click.ClickException("The name must have at most 64 characters.")
+    user = User(username=username, role=role, unit_id=unit.id, display_name=name)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -77,11 +80,13 @@ def create_unit(code, name, level, parent_code):
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--unit", "unit_code", required=True, help="Code of the user's unit.")
 @click.option("--password", required=True)
-def create_user(username, role, unit_code, password):
+@click.option("--name", default=None, help="The person's name as pages show it (张伟); the username logs in.")
+def create_user(username, role, unit_code, password, name):
     """Create a user with a role scoped to a unit."""
-    user = add_user(username, role, unit_code, password)
+    user = add_user(username, role, unit_code, password, name)
     db.session.commit()
-    click.echo(f"Created {user.role} {user.username} in {unit_code}.")
+    named = f" ({user.display_name})" if user.display_name else ""
+    click.echo(f"Created {user.role} {user.username}{named} in {unit_code}.")
 
 
 @click.command("seed-demo")
@@ -91,8 +96,8 @@ def seed_demo():
     created = demo.seed(add_unit, add_user)
     click.echo("Demo data ready." if created else "Demo data already present; nothing changed.")
     click.echo(f"Demo logins (password {demo.PASSWORD}):")
-    for username, role, unit in demo.USERS:
-        click.echo(f"  {username:<10} {role:<18} {unit}")
+    for username, role, unit, name in demo.USERS:
+        click.echo(f"  {username:<10} {name:<4} {role:<18} {unit}")
 
 
 @click.command("import-work-items")

@@ -26,13 +26,13 @@ UNITS = [
     ("T02V02", "上河村", "village", "T02"),
     ("T02V03", "桃源村", "village", "T02"),
 ]
-USERS = [
-    ("shuji", "secretary", "T01V01"),
-    ("cunwei", "cadre", "T01V01"),
-    ("lihua", "secretary", "T01V02"),
-    ("zhenyuan", "township_staff", "T01"),
-    ("fushuji", "township_approver", "T01"),
-    ("admin", "admin", "DEMO"),
+USERS = [  # username, role, unit, display name
+    ("shuji", "secretary", "T01V01", "王建国"),
+    ("cunwei", "cadre", "T01V01", "李秀兰"),
+    ("lihua", "secretary", "T01V02", "李华"),
+    ("zhenyuan", "township_staff", "T01", "陈明"),
+    ("fushuji", "township_approver", "T01", "刘志强"),
+    ("admin", "admin", "DEMO", "赵敏"),
 ]
 JOURNALS = [
     ("shuji", 0, "走访了5户脱贫户，了解春耕备肥情况；村东头水渠有一段渗漏，记入问题清单。", 5, "村东组、水渠", ""),
@@ -51,9 +51,13 @@ def seed(add_unit, add_user) -> bool:
         if db.session.scalar(select(Unit).where(Unit.code == code)) is None:
             add_unit(code, name, level, parent)
             created = True
-    for username, role, unit in USERS:
-        if db.session.scalar(select(User).where(User.username == username)) is None:
-            add_user(username, role, unit, PASSWORD)
+    for username, role, unit, name in USERS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            add_user(username, role, unit, PASSWORD, name)
+            created = True
+        elif user.display_name is None:  # a demo seeded before people had names
+            user.display_name = name
             created = True
     db.session.commit()
     created = _seed_work_items() or created

@@ -12,9 +12,13 @@ from .models import User
 
 
 def people_of(user: User) -> list[dict]:
-    users = db.session.scalars(select(User).where(User.unit_id == user.unit_id, User.active.is_(True))
+    """The village's people (the pickers offer them: `village` true) and those above it whose words reach its
+    records (township and county staff who comment and dispatch), each with the name the phone shows."""
+    above = [int(unit_id) for unit_id in user.unit.path.strip("/").split("/")[:-1]]
+    users = db.session.scalars(select(User).where(User.unit_id.in_([user.unit_id, *above]), User.active.is_(True))
                                .order_by(User.username))
-    return [{"username": u.username, "role": u.role} for u in users]
+    return [{"username": u.username, "role": u.role, "name": u.name, "village": u.unit_id == user.unit_id}
+            for u in users]
 
 
 def version_of(people: list[dict]) -> str:

@@ -48,7 +48,9 @@ def spec() -> dict:
         "TokenRequest": {"type": "object", "required": ["username", "password"], "properties": {
             "username": {"type": "string"}, "password": {"type": "string"}, "device_name": {"type": "string"}}},
         "User": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "username": {"type": "string"}, "role": {"type": "string"},
+            "id": {"type": "integer"}, "username": {"type": "string"},
+            "name": {"type": "string", "description": "The display name (张伟), else the username"},
+            "role": {"type": "string"},
             "unit": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"},
                                                       "level": {"type": "string"}}}}},
         "TokenResponse": {"type": "object", "required": ["token", "device", "user"], "properties": {
@@ -85,7 +87,12 @@ def spec() -> dict:
             "cursor": cursor, "more": {"type": "boolean"},
             "people": {"type": "object", "properties": {
                 "version": {"type": "string"},
-                "list": {"type": "array", "items": {"type": "object"}}}}}},
+                "list": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}}}}}},
+        "Person": {"type": "object", "required": ["username", "role", "name", "village"], "properties": {
+            "username": {"type": "string"}, "role": {"type": "string"},
+            "name": {"type": "string", "description": "The display name, else the username"},
+            "village": {"type": "boolean", "description": "Of the village (the pickers offer them); false: "
+                                                          "township or county staff whose words reach its records"}}},
     }
     bearer = [{"device_token": []}]
     unauthorized = _error("No token, or an invalid one (`invalid_token`), a revoked or logged-out device "
@@ -127,8 +134,9 @@ def spec() -> dict:
                 "responses": {"200": {"description": "The table (see docs/sync-protocol.md); ETag for revalidation."},
                               "304": {"description": "Not modified since the copy named in If-None-Match."}}}},
             "/api/people": {"get": {
-                "summary": "The users of your village (for owner and assignee pickers)", "security": bearer,
-                "responses": {"200": {"description": "Usernames and roles."}, "401": unauthorized}}},
+                "summary": "The people of your village (for owner and assignee pickers) and those above it who "
+                           "comment and dispatch, with the names pages show", "security": bearer,
+                "responses": {"200": {"description": "Usernames, roles, names."}, "401": unauthorized}}},
             "/api/work-items": {"get": {
                 "summary": "The county's work-item list (涉村工作事项清单), searched by code or words",
                 "security": bearer,

@@ -70,7 +70,7 @@ def nested_deeper(value, limit: int) -> bool:
 
 
 def user_json(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "role": user.role,
+    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role,
             "unit": {"code": user.unit.code, "name": user.unit.name, "level": user.unit.level}}
 
 

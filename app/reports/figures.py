@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, or_, select
 
 from sync.types import SHANGHAI
 
+from ..dates import span_text
 from ..extensions import db
 from ..models import Journal, Problem, Request, Task, Unit, utcnow
 
@@ -33,6 +34,11 @@ class Week:
     @property
     def sunday(self) -> dt.date:
         return self.monday + dt.timedelta(days=6)
+
+    @property
+    def dates_text(self) -> str:
+        """The week as people read it: 11月30日–12月6日."""
+        return span_text(self.monday, self.sunday)
 
     @property
     def label(self) -> str:

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import credentials, scope
+from .. import credentials, device_names, scope
+from ..names import person
 from ..extensions import db
 from ..models import Device, User, utcnow
 
@@ -43,7 +44,8 @@ class DeviceView:
 
 
 def view(device: Device, now: dt.datetime) -> DeviceView:
-    return DeviceView(id=device.id, user=device.user.username, village=device.user.unit.name, name=device.name,
+    return DeviceView(id=device.id, user=person(device.user.username), village=device.user.unit.name,
+                      name=device_names.friendly(device.name),
                       kind="phone" if device.token_hash else "web", state=credentials.state(device, now),
                       created_at=device.created_at, last_used_at=device.last_used_at,
                       last_sync_at=device.last_sync_at, ended_at=device.revoked_at)

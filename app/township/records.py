@@ -9,15 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from flask import g, has_request_context, request
 from flask_login import current_user
 
 from sync.engine import Actor
 from sync.mask import mask_record
 from sync.types import TYPES
 
-from .. import labels, scope
+FIELD_KINDS = {(rtype, f.name): f.kind for rtype, spec in TYPES.items() for f in spec.fields.values()}
+
+from .. import labels, per_request, scope
 from ..models import User
+from ..dates import week_text
+from ..names import person
 from ..sync_store import record_fields
 from .queries import to_local, usernames
 
@@ -116,28 +119,21 @@ class RecordView:
         return labels.field_label(self.rtype, name)
 
     def text(self, name: str) -> str:
-        return labels.value_label(self.rtype, name, self.fields.get(name))
+        value = self.fields.get(name)
+        kind = FIELD_KINDS.get((self.rtype, name))
+        if value and kind == "user":  # a username: the page shows the name
+            return person(value)
+        if value and kind == "week":
+            return week_text(value)
+        return labels.value_label(self.rtype, name, value)
 
     def status_text(self) -> str:
         return labels.status_label(self.rtype, self.fields.get("status"))
 
 
-def _per_request(name: str) -> dict:
-    """A dict that lives as long as the request (outside one, as long as the call): an app context held
-    open across requests, as tests do, must not carry one request's scope into the next."""
-    if not has_request_context():
-        return {}
-    owner = request._get_current_object()
-    held = g.get(name)
-    if held is None or held[0] is not owner:
-        held = (owner, {})
-        setattr(g, name, held)
-    return held[1]
-
-
 def actor_of(user: User) -> Actor:
     """The user's actor, built once per request: every view of a request masks by the same one."""
-    cache = _per_request("view_actors")
+    cache = per_request.cache("view_actors")
     if user.id not in cache:
         cache[user.id] = scope.actor(user)
     return cache[user.id]
@@ -150,7 +146,7 @@ def request_actor() -> Actor:
 
 def _usernames(ids) -> dict[int, str]:
     """{user id: username}, read once per request for each id."""
-    cache = _per_request("view_usernames")
+    cache = per_request.cache("view_usernames")
     missing = {i for i in ids if i is not None and i not in cache}
     if missing:
         cache.update(usernames(missing))

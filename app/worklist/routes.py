@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -93,7 +93,7 @@ def item(code):
     if found is None:
         abort(404)
     history = service.history(found)
-    people = dict(db.session.execute(select(User.id, User.username).where(
+    people = dict(db.session.execute(select(User.id, func.coalesce(User.display_name, User.username)).where(
         User.id.in_({c.by_user for c in history if c.by_user is not None}))).all()) if history else {}
     tasks = records.views(records.request_actor(), "task", db.session.scalars(
         scope.scoped(Task, current_user)

@@ -124,7 +124,7 @@ def month_figures(villages: list[Unit], county: Unit, month: Month) -> Figures:
     village_rows = [Row(v.code, v.name, v.parent.name if v.parent else "", per_village.get(v.id, _zero()))
                     for v in sorted(villages, key=lambda v: v.code)]
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(per_sender)))} if per_sender else {}
-    sender_rows = sorted((Row(users[uid].username, users[uid].unit.name, "", figures)
+    sender_rows = sorted((Row(users[uid].name, users[uid].unit.name, "", figures)
                           for uid, figures in per_sender.items() if uid in users), key=lambda r: r.key)
     totals = _zero()
     for row in village_rows:

@@ -3,6 +3,7 @@ every permission, masking of residents' personal data, history and acknowledgeme
 import uuid
 
 import pytest
+from sqlalchemy import update
 
 from app import sync_service
 from app.extensions import db
@@ -201,10 +202,19 @@ def test_history_lists_who_changed_what_in_order_and_is_scoped(problem, phone):
     assert outside.status_code == 404 and outside.get_json()["error"]["code"] == "not_found"
 
 
-def test_people_lists_the_users_of_my_village(phone):
+def test_people_lists_my_village_and_the_staff_above_it_with_their_names(app, phone):
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "staff1").values(display_name="陈明"))
+        db.session.commit()
     sec1 = phone("sec1")
     body = sec1.client.get("/api/people", headers={"Authorization": f"Bearer {sec1.token}"}).get_json()
-    assert body == {"people": [{"username": "cadre1", "role": "cadre"}, {"username": "sec1", "role": "secretary"}]}
+    assert body == {"people": [
+        {"username": "admin", "role": "admin", "name": "admin", "village": False},
+        {"username": "approver1", "role": "township_approver", "name": "approver1", "village": False},
+        {"username": "cadre1", "role": "cadre", "name": "cadre1", "village": True},
+        {"username": "sec1", "role": "secretary", "name": "sec1", "village": True},
+        {"username": "staff1", "role": "township_staff", "name": "陈明", "village": False},
+    ]}, "the other township's staff (staff2) and other villages' people are not listed"
 
 
 def test_a_township_form_writes_through_the_op_log(app, world):

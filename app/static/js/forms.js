@@ -4,7 +4,7 @@
 // `maxlength`, a counter says how much is left or over.
 import { check, dateWindow, defaults, fieldSpec } from './schema.js';
 import { uuid } from './db.js';
-import { $, chars, show, t, today } from './ui.js';
+import { $, chars, pickable, show, t, today } from './ui.js';
 
 const forms = {};
 
@@ -108,7 +108,7 @@ export function formOf(type, ctx) {
     const f = rec ? rec.fields : { ...defaults(type), ...preset };
     form.elements.id.value = rec ? rec.id : '';
     for (const select of form.querySelectorAll('[data-people]')) {
-      options(select, ctx.people.map((p) => [p.username, p.username]), f[select.name]);
+      options(select, pickable(ctx.people), f[select.name]);
     }
     for (const select of form.querySelectorAll('[data-meetings]')) {
       options(select, ctx.data.meeting.map((m) => [m.id, `${m.fields.date || ''} ${m.fields.topic || ''}`]), f[select.name]);

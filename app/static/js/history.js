@@ -1,7 +1,7 @@
 // A record's history (留痕), built by the server from its op log: fetched when opened with a connection;
 // the last copy is kept on the phone, so it can be shown offline, with the time it was fetched.
 import { getMeta, setMeta } from './db.js';
-import { $, clone, has, label, show, t, value, when } from './ui.js';
+import { $, clone, has, label, personName, show, t, value, when } from './ui.js';
 
 // The thread of comments as the server had it when the history was fetched.
 async function drawReviews(reviews) {
@@ -18,7 +18,7 @@ function draw(rec, entries, reviews = []) {
   $('history-list').replaceChildren(...entries.map((entry) => {
     const item = clone('tpl-history');
     item.querySelector('.h-at').textContent = when(entry.at || entry.received_at);
-    item.querySelector('.h-user').textContent = entry.user || '';
+    item.querySelector('.h-user').textContent = personName(entry.user);
     const chip = item.querySelector('.h-status');
     chip.textContent = has(`h.${entry.status}`) ? t(`h.${entry.status}`) : entry.status;
     chip.classList.add(`chip-h-${entry.status}`);

@@ -11,13 +11,8 @@ const form = $('login-form');
 const error = $('login-error');
 const offline = $('login-offline-hint');
 
-function deviceName() {
-  const ua = navigator.userAgent;
-  const system = (ua.match(/\(([^)]*)\)/) || [, ''])[1].split(';').map((s) => s.trim())
-    .filter((s) => s && !/^(Linux|U|K|wv|X11|Mobile)$/.test(s)).slice(0, 2).join(' ');
-  const browser = (ua.match(/(MicroMessenger|EdgA?|Firefox|SamsungBrowser|UCBrowser|HuaweiBrowser|Chrome|Safari)\/[\d]+/) || [''])[0];
-  return `${system} ${browser}`.trim().slice(0, 80) || 'phone';
-}
+// The device is named from its user agent where it is shown (the township's device list), in the reader's words.
+const deviceName = () => navigator.userAgent.slice(0, 200);
 
 const stored = () => getSession().catch(() => null);
 
@@ -88,7 +83,7 @@ async function listWaiting() {
   const list = $('login-waiting-list');
   list.replaceChildren(...people.map((person) => {
     const item = $('tpl-waiting-person').content.firstElementChild.cloneNode(true);
-    item.querySelector('.w-name').textContent = [person.username, person.unit].filter(Boolean).join(' · ');
+    item.querySelector('.w-name').textContent = [person.name || person.username, person.unit].filter(Boolean).join(' · ');
     item.querySelector('.w-count').textContent = list.dataset.count.replace('{n}', String(person.count));
     item.querySelector('button').addEventListener('click', () => {
       form.elements.username.value = person.username;

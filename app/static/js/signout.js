@@ -6,7 +6,7 @@
 // nothing waits), the session pointer, and any cached page that is not the user-neutral shell.
 import { PENDING_LOGOUTS as PENDING, deleteUser, getShared, keepOnlyOutbox, openUser, updateShared } from './db.js';
 
-const WAITING = 'waiting'; // {userId: {id, username, unit, count}}: who has entries waiting here
+const WAITING = 'waiting'; // {userId: {id, username, name, unit, count}}: who has entries waiting here
 
 const underSyncLock = (userId, fn) => (navigator.locks ? navigator.locks.request(`zhucun-sync-${userId}`, fn) : fn());
 const orNothing = (value) => (Object.keys(value).length ? value : undefined);
@@ -57,7 +57,7 @@ export async function keepOnlyUnsent(session, db) {
   });
   await updateShared(WAITING, (all = {}) => {
     const rest = { ...all };
-    if (left) rest[user.id] = { id: user.id, username: user.username, unit: (user.unit && user.unit.name) || '', count: left };
+    if (left) rest[user.id] = { id: user.id, username: user.username, name: user.name || user.username, unit: (user.unit && user.unit.name) || '', count: left };
     else delete rest[user.id];
     return orNothing(rest);
   });

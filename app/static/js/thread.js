@@ -5,7 +5,7 @@
 // read, so a comment the township edits later counts as new again. Loaded when a thread is first opened.
 import { getMeta, inTx, req } from './db.js';
 import { explain, problemWith } from './schema.js';
-import { $, clone, preview, show, t, value, when } from './ui.js';
+import { $, clone, personName, preview, show, t, value, when } from './ui.js';
 
 let target = null; // the record whose thread is open
 let fresh = new Set(); // the comments that were unread when it was opened
@@ -19,7 +19,7 @@ function about(rec) {
 export function message(m, names, actions = {}) {
   const li = clone('tpl-review');
   li.dataset.id = m.id;
-  li.querySelector('.r-author').textContent = m.author || '';
+  li.querySelector('.r-author').textContent = personName(m.author);
   li.querySelector('.r-at').textContent = m.at ? when(m.at) : '';
   li.querySelector('.r-text').textContent = m.comment || '';
   const decision = li.querySelector('.r-decision');
@@ -31,7 +31,7 @@ export function message(m, names, actions = {}) {
   }
   const to = li.querySelector('.r-to');
   if (m.replyTo && names.has(m.replyTo)) {
-    to.textContent = t('replyTo', { name: names.get(m.replyTo) });
+    to.textContent = t('replyTo', { name: personName(names.get(m.replyTo)) });
     show(to, true);
   }
   if (m.state) { // our own reply: its sync state, as on every item
@@ -62,7 +62,7 @@ function setTarget(list, id) {
   const to = list.find((r) => r.id === id);
   form.elements.reply_to.value = to ? to.id : '';
   $('reply-target').textContent = to
-    ? t('replyingTo', { name: to.author || '', text: (to.fields.comment || '').slice(0, 60) }) : '';
+    ? t('replyingTo', { name: personName(to.author), text: (to.fields.comment || '').slice(0, 60) }) : '';
 }
 
 // Remember the versions read; true when something was new.
