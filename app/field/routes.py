@@ -20,6 +20,7 @@ from pathlib import Path
 from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..assets import immutable, send_static
@@ -27,10 +28,11 @@ from ..i18n import select_locale
 from . import bp
 
 # The modules the field shell loads (field.js imports most; views.js, history.js and thread.js are loaded when
-# a view or dialog needs them, signout.js when a session ends); all are precached, so everything works offline.
+# a view or dialog needs them, search.js when the search opens, signout.js when a session ends); all are
+# precached, so everything works offline.
 # The other views' markup (/field/views, in every language) is precached with them.
 FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
-                 "signout.js", "views.js", "history.js", "thread.js")
+                 "signout.js", "views.js", "history.js", "thread.js", "search.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation, fetched without cookies (/offline is precached
@@ -51,6 +53,12 @@ def module_url(name: str) -> str:
     return url_for("field.module", version=_version(), name=name)
 
 
+def counted(key: str, sentence) -> dict[str, str]:
+    """A sentence with a count `{n}` (`sentence(n)` calls ngettext), in the forms the page's language has:
+    `key.one` and `key.other`, which `t(key, {n})` picks by Intl.PluralRules (Chinese has one form, English two)."""
+    return {f"{key}.one": sentence(1), f"{key}.other": sentence(2)}
+
+
 def js_strings() -> dict[str, str]:
     """Every sentence the JavaScript shows, translated here so all text lives in one catalog."""
     return {
@@ -59,7 +67,7 @@ def js_strings() -> dict[str, str]:
         "confirmed": _("Confirmed"),
         "rejected": _("Rejected"),
         "waitingCount": _("Waiting to sync: %(n)s", n="{n}"),
-        "lastSync": _("Last synced: %(time)s", time="{time}"),
+        "lastSync": _("last synced %(time)s", time="{time}"),
         "neverSynced": _("Not synced yet"),
         "syncing": _("Syncing…"),
         "synced": _("Synced."),
@@ -69,8 +77,9 @@ def js_strings() -> dict[str, str]:
         "relogin": _("Log in again to sync. Entries on this phone are kept."),
         "noSession": _("Log in on this phone (with a connection) to see and sync your journal."),
         "saved": _("Saved on this phone."),
-        "visits": _("%(n)s households visited", n="{n}"),
+        **counted("visits", lambda n: ngettext("%(n)s household visited", "%(n)s households visited", n, n="{n}")),
         "by": _("by %(name)s", name="{name}"),
+        "fieldValue": _("%(label)s: %(value)s", label="{label}", value="{value}"),
         "storage": _("Storage used on this phone: %(used)s of %(quota)s.", used="{used}", quota="{quota}"),
         "storageLow": _("This phone is nearly out of storage for the journal. Sync, then free some space."),
         "storageNotPersisted": _("The browser may clear this data when space is short; sync often."),
@@ -78,9 +87,14 @@ def js_strings() -> dict[str, str]:
         "logOut": _("Log out"),
         "switchPerson": _("Switch person"),
         "stayLoggedIn": _("Stay logged in"),
-        "logoutUnsent": _("%(n)s entries have not been sent yet. Only they stay on this phone, and they are sent "
-                          "when you log in again; everything else of yours is removed from this phone.", n="{n}"),
+        **counted("logoutUnsent", lambda n: ngettext(
+            "%(n)s entry has not been sent yet. Only it stays on this phone, and it is sent when you log in again; "
+            "everything else of yours is removed from this phone.",
+            "%(n)s entries have not been sent yet. Only they stay on this phone, and they are sent when you log in "
+            "again; everything else of yours is removed from this phone.", n, n="{n}")),
         "logoutOffline": _("No signal: you can log out now, but logging in again needs a connection."),
+        "signedOutEmpty": _("Nothing of yours is left on this phone."),
+        "overdue": _("overdue"),
         "signedOut": _("This phone was signed out; only the entries not sent yet are kept on it. Log in again to "
                        "send them."),
         "conflict": _("Also edited elsewhere; both versions are kept in the history."),
@@ -92,14 +106,14 @@ def js_strings() -> dict[str, str]:
         "source.visit": _("From a household visit"),
         "source.township": _("From the township"),
         "atMeeting": _("At the meeting of %(date)s: %(topic)s", date="{date}", topic="{topic}"),
-        "requestCount": _("%(n)s requests", n="{n}"),
+        **counted("requestCount", lambda n: ngettext("%(n)s request", "%(n)s requests", n, n="{n}")),
         "urgent": _("Urgent"),
         "linkedRecord": _("(a linked record)"),
         "empty": _("(empty)"),
         "yes": _("yes"),
         "no": _("no"),
-        "weekSum": _("This week: %(journals)s journal entries, %(visits)s households visited, %(tasks)s tasks "
-                     "done, %(problems)s problems resolved, %(requests)s requests answered.",
+        "weekSum": _("This week — journal entries: %(journals)s; households visited: %(visits)s; tasks done: "
+                     "%(tasks)s; problems resolved: %(problems)s; requests answered: %(requests)s.",
                      journals="{journals}", visits="{visits}", tasks="{tasks}", problems="{problems}",
                      requests="{requests}"),
         # Asked when a status move needs words.
@@ -157,20 +171,30 @@ def js_strings() -> dict[str, str]:
         "check.dateRange": _("“%(field)s” must be from %(first)s to %(last)s.", field="{field}", first="{first}",
                              last="{last}"),
         "check.invalid": _("“%(field)s” has a value that cannot be saved.", field="{field}"),
-        "check.left": _("%(n)s characters left", n="{n}"),
-        "check.over": _("%(n)s characters over the limit of %(max)s", n="{n}", max="{max}"),
+        **counted("check.left", lambda n: ngettext("%(n)s character left", "%(n)s characters left", n, n="{n}")),
+        **counted("check.over", lambda n: ngettext("%(n)s character over the limit of %(max)s",
+                                                   "%(n)s characters over the limit of %(max)s", n, n="{n}",
+                                                   max="{max}")),
         "noSchema": _("Connect once so this phone can load the forms; after that it works offline."),
         # Refused entries: counted, never hidden behind "synced"; discarding asks and can be undone.
         "rejectedCount": _("%(n)s refused by the server, to fix", n="{n}"),
-        "syncedButRejected": _("Synced, except %(n)s refused entries: fix or discard them.", n="{n}"),
+        **counted("syncedButRejected", lambda n: ngettext(
+            "Synced, except %(n)s refused entry: fix or discard it.",
+            "Synced, except %(n)s refused entries: fix or discard them.", n, n="{n}")),
         "discardNew": _("This %(type)s never reached the server. Discarding deletes it from this phone: “%(what)s”.",
                         type="{type}", what="{what}"),
         "discardChange": _("Discard your change to this %(type)s and go back to the server's version? What you "
                            "changed is deleted: “%(what)s”.", type="{type}", what="{what}"),
         "discard": _("Discard"),
         "discarded": _("Discarded."),
-        "weekPending": _("%(n)s entries of this week are not confirmed by the server yet (waiting or refused) "
-                         "and are not counted.", n="{n}"),
+        # Searching the records on this phone (search.js).
+        "search.count": _("%(n)s found", n="{n}"),
+        "search.more": _("The newest %(shown)s of %(n)s found; add a word to narrow them down.", shown="{shown}",
+                         n="{n}"),
+        **counted("weekPending", lambda n: ngettext(
+            "%(n)s entry of this week is not confirmed by the server yet (waiting or refused) and is not counted.",
+            "%(n)s entries of this week are not confirmed by the server yet (waiting or refused) and are not counted.",
+            n, n="{n}")),
     }
 
 
@@ -268,7 +292,7 @@ def manifest():
     body = {
         "name": "驻村日志",
         "short_name": "驻村日志",
-        "description": "驻村第一书记的工作日志,离线可用,有信号时同步到乡镇。",
+        "description": "驻村第一书记的工作日志，离线可用，有信号时同步到乡镇。",
         "lang": "zh-CN",
         "dir": "ltr",
         "start_url": "/field",

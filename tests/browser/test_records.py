@@ -27,6 +27,7 @@ def test_offline_problem_request_and_task_arrive_linked(context, page, server, a
     # detail, and nothing is made until it is saved.
     open_view(page, "journal")
     write_journal(page, "村口水渠堵塞,雨天漫到路上\n下午和组长去现场看了")
+    entry(page, "村口水渠堵塞").locator(".more > summary").click()  # a rare action: in the card's menu
     entry(page, "村口水渠堵塞").locator(".entry-problem").click()
     expect(page).to_have_url(re.compile(r"#problems$"))
     expect(page.locator("#problem-form [name=title]")).to_have_value("村口水渠堵塞,雨天漫到路上")
@@ -50,6 +51,7 @@ def test_offline_problem_request_and_task_arrive_linked(context, page, server, a
     request = item(page, "request", "装两盏路灯")
     expect(request).to_have_attribute("data-status", "recorded")
     expect(request).to_contain_text("13812345678")  # the village's own phone sees it in full
+    request.locator(".more > summary").click()
     request.locator(".to-problem").click()
     expect(page.locator("#problem-form [name=title]")).to_have_value("希望在三组装两盏路灯")
     page.click("#problem-form [type=submit]")
@@ -134,6 +136,7 @@ def test_problem_moves_offer_only_allowed_moves_and_ask_for_words(page, server, 
     assert (row["status"], row["resolution"], row["reopen_reason"], row["urgent"]) == ("open", "换了200米新管", "又漏水了", True)
 
     # The history (留痕) from the server; the last copy is kept for offline use.
+    problem.locator(".more > summary").click()
     problem.locator(".entry-history").click()
     history = page.locator("#history")
     expect(history.locator("#history-list > li")).to_have_count(4)
@@ -141,6 +144,7 @@ def test_problem_moves_offer_only_allowed_moves_and_ask_for_words(page, server, 
     expect(page.locator("#history-note")).to_have_attribute("data-fresh", "true")
     page.click("#history-close")
     page.context.set_offline(True)
+    problem.locator(".more > summary").click()
     problem.locator(".entry-history").click()
     expect(history.locator("#history-list > li")).to_have_count(4)
     expect(page.locator("#history-note")).to_have_attribute("data-fresh", "false")
@@ -166,8 +170,10 @@ def test_two_people_edit_the_same_problem_offline_and_lose_nothing(browser, serv
 
     sec_ctx.set_offline(True)
     cadre_ctx.set_offline(True)
+    item(sec, "problem", "垃圾池满溢").locator(".more > summary").click()
     item(sec, "problem", "垃圾池满溢").locator(".entry-edit").click()
     fill_form(sec, "problem-form", title="垃圾池满溢,需要每周清运", category="环境整治")
+    item(cadre, "problem", "垃圾池满溢").locator(".more > summary").click()
     item(cadre, "problem", "垃圾池满溢").locator(".entry-edit").click()
     fill_form(cadre, "problem-form", title="垃圾池满溢,志愿者轮流清理", owner="cadre1")
 
@@ -197,6 +203,7 @@ def test_two_people_edit_the_same_problem_offline_and_lose_nothing(browser, serv
     expect(merged.locator(".conflict")).to_be_hidden()
     [row] = records(app, "Problem")
     assert row["conflicts"] == [] and row["title"] == "垃圾池满溢,志愿者轮流清理"
+    mine.locator(".more > summary").click()
     mine.locator(".entry-history").click()  # the acknowledgement is in the history, said as such
     ack = sec.locator("#history-list > li.h-ack")
     expect(ack).to_have_count(1)
@@ -224,6 +231,7 @@ def test_own_plan_item_defaults_to_this_week_and_shows_in_mondays_plan(page, ser
     fill_form(page, "request-form", content="老年食堂的菜太咸")
     request = item(page, "request", "老年食堂")
     expect(request).to_have_attribute("data-state", "confirmed")  # synced: no redraw under the next click
+    request.locator(".more > summary").click()
     request.locator(".livelihood").click()
     expect(request.locator(".badge-livelihood")).to_be_visible()
     expect(request).to_have_attribute("data-state", "confirmed")

@@ -131,6 +131,7 @@ def test_township_comment_reaches_the_phone_and_the_answer_written_offline_reach
     assert f"review-{comment_id}" in html and f"review-{answer['id']}" in html and "已补充:12户都有电暖器" in html
 
     # The history dialog has the thread too.
+    journal.locator(".more > summary").click()
     journal.locator(".entry-history").click()
     expect(page.locator("#history-reviews .review")).to_have_count(2)
 
@@ -170,3 +171,44 @@ def test_new_comment_after_reading_is_unread_again_and_the_sync_bar_opens_it(pag
     page.click("#thread-close")
     expect(strip).to_have_attribute("data-decision", "follow_up")
     expect(strip.locator(".badge-follow")).to_be_visible()
+
+
+# ---------------------------------------------------------------- the township's queue in Chromium
+
+def test_the_township_queue_opens_with_what_needs_an_answer_and_marks_a_village_at_once(browser, server, app):
+    """The reviewer sees the urgent problem first and the journals as one block per village; the village's
+    button marks its journals in one go and says how many; the other village stays."""
+    from app.sync_service import submit
+    with app.app_context():
+        ops = [{"op": str(uuid.uuid4()), "type": "journal", "id": str(uuid.uuid4()), "base": None,
+                "set": {"text": f"走访第{i}户", "visits": 1}} for i in range(37)]
+        ops.append({"op": str(uuid.uuid4()), "type": "problem", "id": str(uuid.uuid4()), "base": None,
+                    "set": {"title": "水渠决口", "urgent": True}})
+        assert all(r["status"] == "applied" for r in submit(user("sec1"), ops))
+        [other] = submit(user("sec12"), [{"op": str(uuid.uuid4()), "type": "journal", "id": str(uuid.uuid4()),
+                                          "base": None, "set": {"text": "二村的日志"}}])
+        assert other["status"] == "applied"
+    page = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
+    page.goto(f"{server}/login")
+    page.fill("#login-form [name=username]", "staff1")
+    page.fill("#login-form [name=password]", PASSWORD)
+    page.click("#login-form [type=submit]")
+    page.wait_for_url(f"{server}/township/**")
+    page.goto(f"{server}/township/review")
+
+    first = page.locator("#needs-answer .tw-queue-item").first
+    expect(first).to_contain_text("水渠决口")
+    expect(first.locator(".tw-why")).to_have_text("紧急问题，尚未解决")
+    expect(page.locator(".tw-queue-item[data-type=journal]")).to_have_count(0)
+    block = page.locator("#digest-V11")
+    expect(block).to_contain_text("37 篇新日志")
+    expect(block).to_contain_text("走访 37 户")
+    expect(block.locator(".tw-digest-newest li")).to_have_count(3)
+    expect(page.locator("#review-count")).to_have_text("39")
+
+    block.get_by_role("button", name="将这 37 篇日志标为已读").click()
+    expect(page.locator(".flash-success")).to_have_text("已将 一村 的 37 条标为已读。")
+    expect(page.locator("#digest-V11")).to_have_count(0)
+    expect(page.locator("#digest-V12")).to_contain_text("二村的日志")
+    expect(page.locator("#needs-answer")).to_contain_text("水渠决口")
+    expect(page.locator("#review-count")).to_have_text("2")

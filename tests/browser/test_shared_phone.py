@@ -65,7 +65,8 @@ def shared(page: Page) -> dict:
 
 def string(page: Page, key: str, **values) -> str:
     """A sentence of the field page's catalog (js_strings), as the page shows it."""
-    text = json.loads(page.locator("#strings").text_content())[key]
+    strings = json.loads(page.locator("#strings").text_content())
+    text = strings[key] if key in strings else strings[f"{key}.other"]  # a sentence with a count: Chinese has one form
     for name, value in values.items():
         text = text.replace("{" + name + "}", str(value))
     return text
@@ -118,6 +119,12 @@ def one_confirmed_one_waiting(context, page: Page, sent: str, waiting: str) -> d
     return mine
 
 
+def account(page: Page, button: str) -> None:
+    """Tap a button of the header's menu (switch person, log out)."""
+    page.click("#account-menu > summary")
+    page.click(button)
+
+
 def confirm_dialog(page: Page):
     dialog = page.locator("#confirm")
     expect(dialog).to_be_visible()
@@ -138,7 +145,7 @@ def test_two_people_on_one_phone_each_see_only_their_own(page, server, app):
     write_journal(page, "一村:清理水渠")
     expect(entry(page, "清理水渠")).to_have_attribute("data-state", "confirmed")
 
-    page.click("#switch-user")  # nothing waits: no question
+    account(page, "#switch-user")  # nothing waits: no question
     page.wait_for_url(f"{server}/login")
     expect(page.locator("#login-waiting")).to_be_hidden()
     log_in(page, server, "sec12")  # another village
@@ -150,7 +157,7 @@ def test_two_people_on_one_phone_each_see_only_their_own(page, server, app):
     assert sorted(page.evaluate(IDB_DUMP)) == ["zhucun", f"zhucun-u{user_id(app, 'sec12')}"]
     assert stored_anywhere(page, "清理水渠") == []
 
-    page.click("#switch-user")
+    account(page, "#switch-user")
     page.wait_for_url(f"{server}/login")
     log_in(page, server, "sec1")
     wait_synced(page)
@@ -172,7 +179,7 @@ def test_logout_with_an_empty_outbox_leaves_nothing_of_the_user(page, server, ap
     page.evaluate(PLANT_OLD_PAGE)
     assert stored_anywhere(page, "sec1")
 
-    page.click("#logout")
+    account(page, "#logout")
     page.wait_for_url(f"{server}/login")
     assert sorted(page.evaluate(IDB_DUMP)) == ["zhucun"]
     assert shared(page) == {}
@@ -188,7 +195,7 @@ def test_logout_with_a_pending_entry_warns_and_keeps_only_it(context, page, serv
     wait_synced(page)
     mine = one_confirmed_one_waiting(context, page, "已经同步的日志", "还没发出的日志")
 
-    page.click("#logout")
+    account(page, "#logout")
     dialog = confirm_dialog(page)  # asked after one more try to send it
     expect(dialog).to_contain_text(string(page, "logoutUnsent", n=1))
     page.click("#confirm-no")
@@ -196,7 +203,7 @@ def test_logout_with_a_pending_entry_warns_and_keeps_only_it(context, page, serv
     expect(page.locator("#who")).to_contain_text("sec1")  # still logged in
     assert not revoked_on_server(app, mine["device"])
 
-    page.click("#logout")
+    account(page, "#logout")
     confirm_dialog(page)
     page.click("#confirm-yes")
     page.wait_for_url(f"{server}/login")
@@ -217,7 +224,7 @@ def test_logout_with_a_pending_entry_warns_and_keeps_only_it(context, page, serv
     wait_synced(page)
     expect(entry(page, "已经同步的日志")).to_be_visible()
     expect(entry(page, "还没发出的日志")).to_have_count(0)
-    page.click("#switch-user")
+    account(page, "#switch-user")
     page.wait_for_url(f"{server}/login")
 
     waiting.click()  # the quick switch back: the name is filled in, the password is asked
@@ -239,7 +246,7 @@ def test_logout_sends_what_waits_first(context, page, server, app, count_journal
     write_journal(page, "临走前记下的日志")
     expect(page.locator("#sync-waiting")).to_have_text(string(page, "waitingCount", n=1))
     context.unroute("**/api/sync")
-    page.click("#logout")  # sent on the way out, so nothing is left to warn about
+    account(page, "#logout")  # sent on the way out, so nothing is left to warn about
     page.wait_for_url(f"{server}/login")
     assert count_journals(text="临走前记下的日志") == 1
     assert sorted(page.evaluate(IDB_DUMP)) == ["zhucun"]
@@ -293,19 +300,18 @@ def test_logout_without_signal_warns_and_revokes_once_online(context, page, serv
     mine = session(page)
     context.set_offline(True)
 
-    page.click("#logout")
+    account(page, "#logout")
     dialog = confirm_dialog(page)
     expect(dialog).to_contain_text(string(page, "logoutOffline"))
     page.click("#confirm-yes")
-    page.wait_for_url(f"{server}/login")  # the offline page, from the service worker
+    expect(page.locator("#signed-out")).to_be_visible()  # said on the page: no navigation without signal
     assert sorted(page.evaluate(IDB_DUMP)) == ["zhucun"]
     assert [p["device"] for p in shared(page)["pendingLogouts"]] == [mine["device"]]
     assert stored_anywhere(page, "sec1") == []
     assert not revoked_on_server(app, mine["device"])
 
-    context.set_offline(False)
     with page.expect_response(lambda response: response.url.endswith("/api/auth/logout")) as logout:
-        page.goto(f"{server}/login")
+        context.set_offline(False)  # the page revokes the device as soon as the connection is back
     assert logout.value.status == 200
     page.wait_for_function(f"async () => !(await ({IDB_DUMP})()).zhucun.kv.length")
     assert revoked_on_server(app, mine["device"])

@@ -44,6 +44,32 @@ const loadViews = () => (views ||= Promise.all([import('./views.js'), loadMarkup
 
 registerWorker(ui.showUpdate, () => syncer && syncer.nudge()).catch(() => {});
 
+// The menus of the header and the cards (<details class="more">): one open at a time, closed by a tap
+// elsewhere, by Escape, or once one of their buttons has done its thing. A tap on a long text shows it all.
+function wireMenus() {
+  const closeAll = (except) => {
+    for (const menu of document.querySelectorAll('details.more[open]')) if (menu !== except) menu.open = false;
+  };
+  document.addEventListener('click', (event) => {
+    const menu = event.target.closest('details.more');
+    closeAll(menu);
+    if (menu && event.target.closest('.more-body :is(button[type=button], a)')) menu.open = false;
+    event.target.closest('.entry-text')?.classList.toggle('expanded');
+  });
+  document.addEventListener('keydown', (event) => {
+    const menu = event.key === 'Escape' && document.activeElement.closest('details.more[open]');
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector('summary').focus();
+  });
+  // The journal's text boxes start short (the form fits the screen) and grow with what is written.
+  document.addEventListener('input', (event) => {
+    const box = event.target.closest('.journal-form textarea');
+    if (box && box.scrollHeight > box.clientHeight) box.style.height = `${box.scrollHeight + 4}px`;
+  });
+}
+wireMenus();
+
 async function main() {
   const session = await getSession().catch(() => null);
   if (!session || !session.token) { // nobody is logged in on this phone
@@ -122,6 +148,7 @@ async function main() {
     const data = await allRecords(db);
     ctx.data = data;
     ctx.people = (await getMeta(db, 'people')) || [];
+    ui.setPeople(ctx.people);
     ctx.byId = new Map(Object.keys(VIEW_OF).flatMap((type) => data[type].map((r) => [r.id, r])));
     ctx.threads = ui.threads(data.review, (await getMeta(db, 'seen')) || {}, me);
     const unread = [...ctx.threads].filter(([id, th]) => th.unread && ctx.byId.has(id));
@@ -187,7 +214,10 @@ async function main() {
   syncer = new Syncer(db, session); // it keeps the village's people (for the pickers) in meta, from its answers
   ctx.syncer = syncer;
   syncer.addEventListener('change', (event) => {
-    if (event.detail.people) ctx.people = event.detail.people; // a form opened once it says "synced" has them
+    if (event.detail.people) { // a form opened once it says "synced" has them
+      ctx.people = event.detail.people;
+      ui.setPeople(ctx.people);
+    }
     refresh();
   });
   syncer.addEventListener('status', async (event) => {
@@ -212,6 +242,7 @@ async function main() {
   addEventListener('hashchange', route);
 
   wireAccount(ctx);
+  ui.$('search-open').addEventListener('click', () => import('./search.js').then((m) => m.start(ctx, VIEW_OF)), { once: true });
   ui.showBody();
   await route();
   storageReport().then(ui.renderStorage).catch(() => {});

@@ -22,7 +22,7 @@ function draw(rec, entries, reviews = []) {
     const chip = item.querySelector('.h-status');
     chip.textContent = has(`h.${entry.status}`) ? t(`h.${entry.status}`) : entry.status;
     chip.classList.add(`chip-h-${entry.status}`);
-    const lines = Object.entries(entry.changes || {}).map(([field, v]) => `${label(rec.type, field)}: ${value(rec.type, field, v)}`);
+    const lines = Object.entries(entry.changes || {}).map(([field, v]) => t('fieldValue', { label: label(rec.type, field), value: value(rec.type, field, v) }));
     for (const c of entry.conflicts || []) {
       lines.push(t('h.conflict', { field: label(rec.type, c.field), kept: value(rec.type, c.field, c.kept),
         lost: value(rec.type, c.field, c.lost) }));

@@ -1,16 +1,21 @@
 // Drawing the field page from local data. All text comes from the server-rendered page (translated), all
 // markup from its <template> elements.
-import { explain, fieldLabel, valueLabel } from './schema.js';
+import { explain, fieldLabel, fieldSpec, valueLabel } from './schema.js';
 
 export const $ = (id) => document.getElementById(id);
 const STRINGS = JSON.parse($('strings').textContent);
 const LANG = (document.documentElement.lang || 'zh-CN').replace(/_/g, '-');
 const ZONE = 'Asia/Shanghai';
 
+const PLURAL = new Intl.PluralRules(LANG);
+
+// A sentence by its key; one with a count picks its form for `vars.n` (key.one, key.other).
 export function t(key, vars = {}) {
-  return (STRINGS[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+  const form = typeof vars.n === 'number' ? `${key}.${PLURAL.select(vars.n)}` : null;
+  const text = STRINGS[form] ?? STRINGS[`${key}.other`] ?? STRINGS[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
 }
-export const has = (key) => key in STRINGS;
+export const has = (key) => key in STRINGS || `${key}.other` in STRINGS;
 
 export function today() {
   const parts = new Intl.DateTimeFormat('en', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
@@ -54,11 +59,25 @@ export function dayOf(iso) {
   return iso ? new Date(iso).toLocaleDateString('en-CA', { timeZone: ZONE }) : '';
 }
 
+function formatter(options) {
+  try { return new Intl.DateTimeFormat(LANG, options); } catch (e) { return new Intl.DateTimeFormat('zh-CN', options); }
+}
+// A time in Beijing time on a 24-hour clock: 12月2日 15:05 (Dec 2, 15:05).
 export function when(iso) {
-  const options = { timeZone: ZONE, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' };
-  let format;
-  try { format = new Intl.DateTimeFormat(LANG, options); } catch (e) { format = new Intl.DateTimeFormat('zh-CN', options); }
-  return format.format(new Date(iso));
+  return formatter({ timeZone: ZONE, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(new Date(iso));
+}
+// A YYYY-MM-DD date as people read it: 11月30日 (Nov 30), with the year when it is not this year's.
+export function dayText(date, withYear = date.slice(0, 4) !== today().slice(0, 4)) {
+  const options = { timeZone: 'UTC', month: 'short', day: 'numeric', ...(withYear ? { year: 'numeric' } : {}) };
+  return formatter(options).format(new Date(`${date}T00:00:00Z`));
+}
+// An ISO week as its dates: 11月30日–12月6日 (Nov 30 – Dec 6); what is not a week is shown as it is.
+export function weekText(week) {
+  const days = weekDays(week);
+  if (!days) return week || '';
+  const withYear = days[0].slice(0, 4) !== days[1].slice(0, 4) || days[0].slice(0, 4) !== today().slice(0, 4);
+  return [dayText(days[0], withYear), dayText(days[1], withYear)].join(LANG.startsWith('zh') ? '–' : ' – ');
 }
 
 function bytes(n) {
@@ -87,6 +106,9 @@ export function value(type, field, v) {
   if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
   const named = valueLabel(type, field, v);
   if (named) return named;
+  const kind = (fieldSpec(type, field) || {}).kind;
+  if (kind === 'week') return weekText(v);
+  if (kind === 'user') return personName(v);
   if (/_id$/.test(field)) return t('linkedRecord');
   return String(v);
 }
@@ -135,6 +157,8 @@ export function decorate(item, rec, ctx, editable = true) {
     Object.assign(strip.dataset, { count: thread.n, unread: thread.unread, decision: thread.decision || '' });
     strip.addEventListener('click', () => ctx.thread(rec));
   }
+  // A refused entry's fix is its common action: edit leaves the card's menu.
+  if (state === 'rejected') item.querySelector('.more')?.before(item.querySelector('.entry-edit'));
   on('.entry-edit', editable && (() => ctx.edit(rec)));
   on('.entry-discard', state === 'rejected' && (() => ctx.discard(rec)));
   on('.entry-history', rec.version && (() => ctx.history(rec)));
@@ -176,7 +200,7 @@ export function renderList(records, ctx) {
     const meta = [];
     if (Number.isInteger(f.visits)) meta.push(t('visits', { n: f.visits }));
     if (f.places) meta.push(f.places);
-    if (rec.author && rec.author !== ctx.me) meta.push(t('by', { name: rec.author }));
+    if (rec.author && rec.author !== ctx.me) meta.push(t('by', { name: personName(rec.author) }));
     if (linked.has(rec.id)) meta.push(t('madeProblem'));
     item.querySelector('.entry-meta').textContent = meta.join(' · ');
     decorate(item, rec, ctx, !rec.author || rec.author === ctx.me);
@@ -283,3 +307,13 @@ export function offerUndo(text, undo) {
   undoTimer = setTimeout(hide, UNDO_MS);
   show(bar, true);
 }
+
+// People by the names pages show (张伟), from the people list each sync brings; the wire keeps usernames.
+let names = new Map();
+export function setPeople(list) {
+  names = new Map((list || []).map((p) => [p.username, p.name || p.username]));
+}
+export const personName = (username) => (username ? names.get(username) || username : '');
+// The village's people as [username, name] picker options (staff above the village are named, not offered).
+export const pickable = (people) => (people || []).filter((p) => p.village !== false)
+  .map((p) => [p.username, p.name || p.username]);

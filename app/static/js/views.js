@@ -2,7 +2,7 @@
 // views is first opened; everything is drawn from the phone's records, so it all works offline.
 import { formOf, options } from './forms.js';
 import { milestone, moves, order, problemWith, promptFor } from './schema.js';
-import { $, clone, dayOf, decorate, label, problemFrom, show, t, thisWeek, today, value } from './ui.js';
+import { $, clone, dayOf, decorate, label, personName, pickable, problemFrom, show, t, thisWeek, today, value, weekText } from './ui.js';
 
 const rank = (rec) => order(rec.type).indexOf(rec.fields.status);
 const finished = (rec) => milestone(rec.type).includes(rec.fields.status);
@@ -252,7 +252,7 @@ function inboxItem(rec, ctx, kept) {
   const assign = item.querySelector('.assign');
   const select = assign.elements.assignee;
   show(assign, ctx.session.user.role === 'secretary' && !finished(rec));
-  options(select, ctx.people.map((p) => [p.username, p.username]), f.assignee);
+  options(select, pickable(ctx.people), f.assignee);
   select.value = f.assignee || '';
   assign.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -262,10 +262,6 @@ function inboxItem(rec, ctx, kept) {
     ctx.message(t('saved'));
   });
   item.querySelector('.flag-open').addEventListener('click', () => flagTask(rec, ctx));
-  // A menu's button does its thing and closes the menu.
-  more.querySelector('.more-body').addEventListener('click', (event) => {
-    if (event.target.closest('button[type=button]')) more.open = false;
-  });
   // A redraw (every sync) keeps an open menu open, and a pick not yet saved.
   if (kept.has(rec.id)) {
     more.open = true;
@@ -285,17 +281,28 @@ function inbox(data, ctx) {
   $('inbox-count').textContent = open ? t('inboxOpen', { n: open }) : '';
 }
 
+// Open tasks first, the soonest due first (those with no due date after the dated ones, by their plan week),
+// done ones last.
+const plannedFirst = (a, b) => (a.fields.week || '9').localeCompare(b.fields.week || '9');
+const openFirst = (a, b) => finished(a) - finished(b) || dueFirst(a, b) || plannedFirst(a, b) || newest(a, b);
+
+// Monday's plan: every open task that is the week's work. Due this week or overdue; planned for this week or
+// an earlier one and not done (a plan week carries over until the task is done); or with neither a due date nor
+// a week, which has no other week to wait for. A task due later than this week is in it only when planned for
+// this very week.
+function forThisWeek(r, w) {
+  const { due, week: planned } = r.fields;
+  return isOpen(r) && (due ? due <= w.sunday || planned === w.week : !planned || planned <= w.week);
+}
+
 function tasks(data, ctx) {
   inbox(data, ctx);
   const w = thisWeek();
-  const now = (r) => (r.fields.week === w.week || inWeek(r.fields.due, w) ? 0 : 1);
-  list('task-list', data.task.filter((r) => !fromTownship(r))
-    .sort((a, b) => now(a) - now(b) || finished(a) - finished(b) || dueFirst(a, b) || newest(a, b))
-    .map((rec) => {
-      const item = fill(clone('task-item'), rec, ctx);
-      item.classList.toggle('this-week', now(rec) === 0);
-      return item;
-    }));
+  list('task-list', data.task.filter((r) => !fromTownship(r)).sort(openFirst).map((rec) => {
+    const item = fill(clone('task-item'), rec, ctx);
+    item.classList.toggle('this-week', forThisWeek(rec, w));
+    return item;
+  }));
 }
 
 function lines(id, records, text, meta, hash) {
@@ -313,13 +320,14 @@ function lines(id, records, text, meta, hash) {
 // Monday's plan and Friday's review, made from what is already on the phone: nothing is typed twice.
 function week(data) {
   const w = thisWeek();
-  $('week-label').textContent = `${w.week} (${w.monday.slice(5)} – ${w.sunday.slice(5)})`;
+  $('week-label').textContent = weekText(w.week);
   const status = (r) => value(r.type, 'status', r.fields.status);
-  lines('plan-tasks', data.task.filter((r) => isOpen(r) && (r.fields.week === w.week || inWeek(r.fields.due, w)))
-    .sort(dueFirst), (r) => r.fields.title, (r) => [status(r), r.fields.due, r.fields.assignee].filter(Boolean).join(' · '), '#tasks');
+  const overdue = (r) => r.fields.due && r.fields.due < today() && t('overdue');
+  lines('plan-tasks', data.task.filter((r) => forThisWeek(r, w)).sort(openFirst), (r) => r.fields.title,
+    (r) => [overdue(r), status(r), r.fields.due, personName(r.fields.assignee)].filter(Boolean).join(' · '), '#tasks');
   lines('plan-problems', data.problem.filter((r) => !finished(r) && (r.fields.urgent || (r.fields.due && r.fields.due <= w.sunday)))
     .sort((a, b) => Boolean(b.fields.urgent) - Boolean(a.fields.urgent) || dueFirst(a, b)),
-  (r) => r.fields.title, (r) => [r.fields.urgent && t('urgent'), status(r), r.fields.due, r.fields.owner].filter(Boolean).join(' · '), '#problems');
+  (r) => r.fields.title, (r) => [r.fields.urgent && t('urgent'), status(r), r.fields.due, personName(r.fields.owner)].filter(Boolean).join(' · '), '#problems');
 
   // Friday's review lists this week's entries (a refused one never; one not confirmed yet is marked so);
   // its figures count only what the server has confirmed, as the server has it.
