@@ -5,7 +5,8 @@ FLASK := $(VENV)/bin/flask --app app
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install translations chromium pg-client bench screenshots clean
+.PHONY: run test install translations chromium pg-client bench screenshots clean \
+        migrate seed create-unit create-user import-work-items backup shell
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +30,30 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Administration, on a fresh clone as on a server: each installs first, then runs the app's command in the
+# virtualenv with the settings of the environment (DATABASE_URL, ZHUCUN_INSTANCE). ARGS are the command's own.
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+create-unit: migrate
+	$(FLASK) create-unit $(ARGS)
+
+create-user: migrate
+	$(FLASK) create-user $(ARGS)
+
+import-work-items: migrate
+	$(FLASK) import-work-items $(ARGS)
+
+backup: install
+	@[ -n "$(DEST)" ] || { echo 'make backup DEST=FOLDER-OR-FILE [ARGS=--overwrite]'; exit 2; }
+	$(FLASK) backup $(DEST) $(ARGS)
+
+shell: install
+	$(FLASK) shell
 
 test: install chromium pg-client
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q

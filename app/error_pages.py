@@ -1,7 +1,9 @@
 """Error pages in the reader's language, saying what happened and what to do (the API answers JSON instead)."""
-from flask import render_template
+from flask import jsonify, render_template
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+
+from .security import wants_json
 
 MESSAGES = {
     400: (_l("The request could not be understood"), _l("Go back and try again. If it keeps happening, tell the "
@@ -17,9 +19,14 @@ MESSAGES = {
 
 
 def page(error: HTTPException):
+    """The error page, or for a client asking for JSON the API's error shape with the same words."""
     title, advice = MESSAGES.get(error.code, (error.name, ""))
     if error.description != type(error).description:  # the view said what was wrong (already translated)
         advice = error.description
-    response = error.get_response()
+    headers = {key: value for key, value in error.get_response().headers.items() if key == "Retry-After"}
+    if wants_json():
+        from .api.errors import CODES  # the API's names for the codes (it imports this module)
+        code = CODES.get(error.code, "server_error" if error.code >= 500 else "error")
+        return jsonify({"error": {"code": code, "message": str(advice or title)}}), error.code, headers
     body = render_template("error.html", code=error.code, title=title, advice=advice)
-    return body, error.code, {key: value for key, value in response.headers.items() if key == "Retry-After"}
+    return body, error.code, headers

@@ -191,17 +191,39 @@ def test_an_item_that_may_not_be_sent_is_named_per_village(client, app, world, c
     assert tasks(app) == []
 
 
+def assignee_error(response):
+    found = re.search(r'<p class="form-error" role="alert" id="assignee-error">(.*?)</p>', response.get_data(as_text=True))
+    return htmllib.unescape(found.group(1)) if found else None
+
+
 def test_the_assignee_is_for_a_single_village_and_one_of_its_people(client, app, world):
     login(client, "staff1")
     response = dispatch(client, assignee="cadre1")
     assert response.status_code == 400
-    assert re.search(r'id="dispatch-error">(.*?)</p>', response.get_data(as_text=True)).group(1).startswith(
-        "An assignee can be named only when the task goes to a single village.")
+    assert assignee_error(response).startswith("An assignee can be named only when the task goes to a single village.")
+    # A person of another village, posted anyway (a page without its script): said at the field, nothing sent.
     response = dispatch(client, villages=["V11"], assignee="sec12")
-    assert "一村: Not saved: “Assignee” must be a person of the chosen village." in text(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert assignee_error(response) == ("“sec12” is not one of 一村's people. Choose one of them, or let the "
+                                        "village decide.")
+    html = response.get_data(as_text=True)
+    assert 'aria-describedby="assignee-error assignee-hint" aria-invalid="true"' in html
+    assert 'id="dispatch-outcome"' not in html and 'value="V11" checked' in html   # the form as it was
+    assert dispatch(client, villages=["V11"], assignee="staff1").status_code == 400     # not a village's person
     assert tasks(app) == []
-    assert dispatch(client, villages=["V11"], assignee="cadre1").status_code == 302
+    response = dispatch(client, villages=["V11"], assignee="cadre1")
+    assert response.status_code == 302 and assignee_error(response) is None
     assert tasks(app)[0].assignee == "cadre1"
+
+
+def test_every_offered_assignee_names_the_village_the_script_filters_by(client, world):
+    """The page carries each person with their village (data-village); the script keeps only the chosen
+    village's. Another township's people are never on the page."""
+    login(client, "staff1")
+    html = page(client, "/township/dispatch?village=V12")
+    offered = re.findall(r'<option value="([^"]+)" data-village="([^"]+)"', html)
+    assert sorted(offered) == [("cadre1", "V11"), ("sec1", "V11"), ("sec12", "V12")]
+    assert "sec2" not in html and 'id="assignee-error"' not in html
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -6,13 +6,13 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import sync_service
 from app.cli import add_unit
 from app.extensions import db
-from app.models import Device, Unit, User, utcnow
-from app.township.queries import iso_week_bounds, local_today
+from app.models import SYNCED_MODELS, Device, Unit, User, utcnow
+from app.township.queries import iso_week_bounds, local_today, to_local
 from tests.conftest import PAST_YEAR, PASSWORD, make_app
 
 
@@ -36,6 +36,15 @@ def add_journals(app, username, items):
 def set_last_sync(app, code, when):
     with app.app_context():
         db.session.scalar(select(Unit).where(Unit.code == code)).last_sync_at = when
+        db.session.commit()
+
+
+def age_records(app, code, when):
+    """Move a village's records back in time, as if they had arrived then."""
+    with app.app_context():
+        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == code))
+        for model in SYNCED_MODELS.values():
+            db.session.execute(update(model).where(model.unit_id == unit_id).values(created_at=when, updated_at=when))
         db.session.commit()
 
 
@@ -210,6 +219,7 @@ def test_overview_lists_only_the_township_and_marks_silence(client, app, world):
     add_journals(app, "sec1", [{"text": "本周一", "date": today.isoformat()},
                                {"text": "本周二", "date": monday.isoformat()},
                                {"text": "上周", "date": (monday - dt.timedelta(days=1)).isoformat()}])
+    age_records(app, "V11", now - dt.timedelta(days=10))   # written when it last synced
 
     login(client, "staff1")
     html = client.get("/township/villages").get_data(as_text=True)
@@ -252,6 +262,39 @@ def test_field_sync_updates_the_overview(client, app, world):
     html = client.get("/township/villages").get_data(as_text=True)
     assert "silent" not in row_class(html, "village-V11")
     assert "never" in row_class(html, "village-V12")
+
+
+def test_a_village_whose_records_arrived_without_a_phone_sync_is_not_never_synced(client, app, world):
+    """The overview's last activity is the newest of the phones' sync and the village's own writes, whatever
+    the path (here the one write path without a device, as the demo seeder and server-side forms use it)."""
+    add_journals(app, "sec1", [{"text": "本周走访", "date": local_today().isoformat()}])
+    with app.app_context():   # the township's own write to V12 is not V12's activity
+        staff = db.session.scalar(select(User).where(User.username == "staff1"))
+        result = sync_service.submit(staff, [{"op": str(uuid.uuid4()), "type": "task", "id": str(uuid.uuid4()),
+                                              "base": None, "unit": "V12",
+                                              "set": {"title": "排查", "item_code": "SX-101"}}])[0]
+        assert result["status"] == "applied", result
+    login(client, "staff1")
+    client.set_cookie("lang", "en")
+    html = client.get("/township/villages").get_data(as_text=True)
+
+    eleven = row_html(html, "village-V11")
+    assert {"silent", "never"}.isdisjoint(row_class(html, "village-V11"))
+    assert "Never synced" not in eleven and "No phone has synced yet" in eleven
+    assert to_local(utcnow()).strftime("%Y-%m-%d") in eleven
+    assert {"silent", "never"} <= set(row_class(html, "village-V12"))
+
+    # Silence is counted from the newest of the two: a sync older than the journal does not make it silent,
+    # and an old journal does not hide a recent sync.
+    set_last_sync(app, "V11", utcnow() - dt.timedelta(days=20))
+    html = client.get("/township/villages").get_data(as_text=True)
+    assert "silent" not in row_class(html, "village-V11") and "Phone sync: " in row_html(html, "village-V11")
+    age_records(app, "V11", utcnow() - dt.timedelta(days=30))
+    html = client.get("/township/villages").get_data(as_text=True)
+    assert "silent" in row_class(html, "village-V11") and "20 days" in row_html(html, "village-V11")
+    set_last_sync(app, "V11", utcnow() - dt.timedelta(hours=1))
+    html = client.get("/township/villages").get_data(as_text=True)
+    assert "silent" not in row_class(html, "village-V11") and "Phone sync" not in row_html(html, "village-V11")
 
 
 # ---------------------------------------------------------------- devices

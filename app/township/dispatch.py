@@ -420,7 +420,8 @@ def dispatch():
     villages = scope.villages(current_user)
     form = DispatchForm()
     chosen = set(request.form.getlist("villages")) if request.method == "POST" else set()
-    results, searched, form_error, outcome, status = [], False, None, None, 200
+    people = queries.village_people(current_user)
+    results, searched, form_error, assignee_error, outcome, status = [], False, None, None, None, 200
     if request.method == "GET":
         form.mode.data = "offlist" if request.args.get("mode") == "offlist" else "list"
         form.item_code.data = _clean(request.args.get("item"))[:32]
@@ -435,6 +436,9 @@ def dispatch():
         results = worklist.search(worklist.county_of(current_user.unit), _clean(form.item_q.data)[:100],
                                   ("active",), limit=SEARCH_LIMIT)
         searched = True
+    elif assignee_error := _assignee_error(_clean(form.assignee.data), _codes(request.form.getlist("villages")),
+                                           villages, people):
+        status = 400
     else:
         form_error, outcome = _send(form, villages, request.form.getlist("villages"))
         if outcome is not None and not outcome.failed:
@@ -453,20 +457,17 @@ def dispatch():
     item = find_item(current_user, form.item_code.data) if not form.offlist else None
     sent_codes = {unit.code for unit, _t, _g in outcome.sent} if outcome else set()
     return render_template("township/dispatch.html", form=form, villages=villages, chosen=chosen,
-                           people=queries.village_people(current_user), item=item, results=results,
-                           searched=searched, form_error=form_error, outcome=outcome, sent_codes=sent_codes,
+                           people=people, item=item, results=results, searched=searched, form_error=form_error,
+                           assignee_error=assignee_error, outcome=outcome, sent_codes=sent_codes,
                            min_reason=OFFLIST_REASON_MIN, is_approver=is_approver(current_user)), status
 
 
 def _send(form: DispatchForm, villages: list[Unit], codes: list[str]) -> tuple[str | None, Outcome | None]:
     """One op per chosen village, all in one submit; (a form error, None) when nothing could be sent."""
-    codes = list(dict.fromkeys(_clean(c)[:32] for c in codes if _clean(c)))
+    codes = _codes(codes)
     if not codes:
         return _("Choose at least one village."), None
     assignee = _clean(form.assignee.data)
-    if assignee and len(codes) > 1:
-        return _("An assignee can be named only when the task goes to a single village. Leave it to the "
-                 "villages, or send one village at a time."), None
     by_code = {v.code: v for v in villages}
     dispatch_id = _dispatch_id(form.dispatch_id.data, [by_code[c].id for c in codes if c in by_code])
     form.dispatch_id.data = dispatch_id
@@ -487,6 +488,28 @@ def _send(form: DispatchForm, villages: list[Unit], codes: list[str]) -> tuple[s
             outcome.failed.append((unit, labels.rejection(result.get("error"), "task", item_code=fields.get("item_code"),
                                                           offlist=form.offlist)))
     return None, outcome
+
+
+def _codes(values) -> list[str]:
+    """The villages' codes a form posted, cleaned, each once, in order."""
+    return list(dict.fromkeys(_clean(c)[:32] for c in values if _clean(c)))
+
+
+def _assignee_error(assignee: str, codes: list[str], villages: list[Unit], people) -> str | None:
+    """Why the named assignee cannot take the task, said at the field before anything is sent: the page
+    offers only the chosen village's people, but a page without its script, or an old one, may post another."""
+    if not assignee or not codes:
+        return None
+    if len(codes) > 1:
+        return _("An assignee can be named only when the task goes to a single village. Leave it to the "
+                 "villages, or send one village at a time.")
+    village = next((v for v in villages if v.code == codes[0]), None)
+    if village is None:   # not a village of the user's: the send says so, for that village
+        return None
+    if not any(p.username == assignee and p.unit_id == village.id for p in people):
+        return _("“%(person)s” is not one of %(village)s's people. Choose one of them, or let the village decide.",
+                 person=assignee[:64], village=village.name)
+    return None
 
 
 def _dispatch_id(wanted: str | None, unit_ids: list[int]) -> str:

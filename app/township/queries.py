@@ -56,7 +56,8 @@ def journals_page(user: User, f: Filters | None = None, per_page: int = PER_PAGE
 class VillageRow:
     unit: Unit
     township: Unit | None
-    last_sync_local: dt.datetime | None
+    last_activity_local: dt.datetime | None   # the newest of the last sync and the village's newest write
+    synced_local: dt.datetime | None          # when one of its phones last synced
     days_silent: int | None
     silent: bool
     journals_this_week: int
@@ -67,7 +68,8 @@ class VillageRow:
 
     @property
     def never_synced(self) -> bool:
-        return self.last_sync_local is None
+        """Nothing ever came from the village: no phone synced, nobody of it wrote a record."""
+        return self.last_activity_local is None
 
     @property
     def needs_attention(self) -> bool:
@@ -86,8 +88,25 @@ def _grouped(user: User, model, *where) -> dict[int, int]:
     return dict(db.session.execute(query).all())
 
 
+def _village_writes(user: User) -> dict[int, dt.datetime]:
+    """{village id: when one of its own people last wrote a record}, whichever path it came by (a phone's
+    sync, the demo seeder, a server-side form): a village whose journal arrived is not silent. The township's
+    own writes (its tasks, its comments) are not the village's activity; a field user writes only in their
+    own village. Per village and type, the newest such row is found walking (unit_id, seq) back from the end."""
+    village_ids = scope.village_ids(user)
+    people = select(User.id).where(User.unit_id.in_(village_ids), User.role.in_(FIELD_ROLES))
+
+    def newest(model):
+        return (select(model.updated_at).where(model.unit_id == Unit.id, model.updated_by.in_(people))
+                .order_by(model.seq.desc()).limit(1).correlate(Unit).scalar_subquery())
+
+    query = select(Unit.id, *(newest(model) for model in SYNCED_MODELS.values())).where(Unit.id.in_(village_ids))
+    return {unit_id: max(times) for unit_id, *found in db.session.execute(query)
+            if (times := [t for t in found if t is not None])}
+
+
 def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[VillageRow], dt.date, dt.date]:
-    """Every village in scope with its last sync, this week's journals and what waits for attention:
+    """Every village in scope with its last activity, this week's journals and what waits for attention:
     open and urgent problems, overdue tasks, requests unanswered for more than 14 days.
 
     One grouped query per figure. Sorted by what needs attention, never by a score: silent villages
@@ -101,14 +120,16 @@ def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[V
     urgent = _grouped(user, Problem, Problem.status.in_(OPEN_PROBLEM), Problem.urgent.is_(True))
     overdue = _grouped(user, Task, Task.on_village_list(), Task.due < today, Task.status != "done")
     old_requests = _grouped(user, Request, Request.status.in_(WAITING_REQUEST), Request.created_at < now - REQUEST_WAIT)
+    written = _village_writes(user)
     rows = []
     for village in scope.villages(user):
-        last = village.last_sync_at
+        last = max((t for t in (village.last_sync_at, written.get(village.id)) if t is not None), default=None)
         elapsed = (now - last) if last is not None else None
         rows.append(VillageRow(
             unit=village,
             township=village.parent,
-            last_sync_local=to_local(last),
+            last_activity_local=to_local(last),
+            synced_local=to_local(village.last_sync_at),
             days_silent=max(elapsed.days, 0) if elapsed is not None else None,
             silent=elapsed is None or elapsed > SILENT_AFTER,
             journals_this_week=journals.get(village.id, 0),
@@ -118,7 +139,8 @@ def village_overview(user: User, now: dt.datetime | None = None) -> tuple[list[V
             old_requests=old_requests.get(village.id, 0),
         ))
     rows.sort(key=lambda r: (not r.silent, -r.urgent_problems, -r.overdue_tasks, -r.old_requests,
-                             r.unit.last_sync_at is not None, r.unit.last_sync_at or dt.datetime.min, r.unit.code))
+                             not r.never_synced, r.last_activity_local.timestamp() if r.last_activity_local else 0,
+                             r.unit.code))
     return rows, monday, sunday
 
 

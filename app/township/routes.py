@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import labels, scope
+from .. import device_names, labels, scope
 from ..api.errors import ApiError
 from ..api.routes import revoke
 from ..extensions import login_manager
 from ..models import utcnow
+from ..names import person
 from . import bp, filters, listing, queries, records
 from . import devices as device_list
 from .forms import RevokeForm
@@ -92,7 +93,7 @@ def revoke_device(device_id):
         flash(messages.get(error.status, error.message), "error")
     else:
         flash(_("Device “%(name)s” of %(user)s is revoked. It can sync again only after a new login.",
-                name=device.name, user=device.user.username), "success")
+                name=device_names.friendly(device.name), user=person(device.user.username)), "success")
     return redirect(url_for("township.devices"))
 
 

@@ -198,19 +198,19 @@ if (form) {
   for (const m of modes) m.addEventListener('change', applyMode);
   applyMode();
 
-  // The assignee: only for a single village, only its people.
+  // The assignee: only for a single village, and the list holds only its people. The page carries everyone
+  // (data-village on each option); the others are taken out of the list, not hidden, which some phones ignore.
+  const people = assignee ? [...assignee.querySelectorAll('option[data-village]')] : [];
+  const villageDecides = assignee?.querySelector('option[value=""]');
   function applyVillages() {
     if (!assignee || villages.length === 0) return;
     const ticked = villages.filter((v) => v.checked).map((v) => v.value);
     const single = ticked.length === 1 ? ticked[0] : null;
+    const wanted = assignee.value;
+    const offered = people.filter((option) => option.dataset.village === single);
+    assignee.replaceChildren(...[villageDecides, ...offered].filter(Boolean));
+    assignee.value = offered.some((option) => option.value === wanted) ? wanted : '';
     assignee.disabled = !single;
-    for (const group of assignee.querySelectorAll('optgroup')) group.hidden = group.dataset.village !== single;
-    for (const option of assignee.querySelectorAll('option[data-village]')) {
-      option.hidden = option.dataset.village !== single;
-      option.disabled = option.dataset.village !== single;
-    }
-    const chosen = assignee.selectedOptions[0];
-    if (chosen && chosen.dataset.village && chosen.dataset.village !== single) assignee.value = '';
   }
   for (const v of villages) v.addEventListener('change', applyVillages);
   applyVillages();
