@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from app import sync_service
 from app.extensions import db
-from app.models import OpLog, Problem, Request, Review, ReviewMark, Task, Unit, User, utcnow
+from app.models import SYNCED_MODELS, OpLog, Problem, Request, Review, ReviewMark, Task, Unit, User, utcnow
 from app.township.queries import local_today
 from tests.conftest import PAST_YEAR, PASSWORD, on_both_databases
 
@@ -50,7 +50,6 @@ def create(app, username, rtype, unit=None, **fields):
 
 def edit(app, username, rtype, record_id, **fields):
     with app.app_context():
-        from app.models import SYNCED_MODELS
         base = db.session.get(SYNCED_MODELS[rtype], record_id).version
     submit(app, username, op(rtype, record_id, base, **fields))
 
@@ -82,6 +81,47 @@ def page(client, path, status=200):
 def queued(html):
     """[(type, id)] of the review queue's items, in the order shown."""
     return re.findall(r'id="queue-(\w+)-([0-9a-f-]{36})"', html)
+
+
+def section(html, element_id):
+    """The HTML of the <section id=…> (up to the next section of the same level or the end)."""
+    start = html.find(f'id="{element_id}"')
+    if start < 0:
+        return ""
+    depth, at = 1, html.index(">", start)
+    while depth:
+        opening, closing = html.find("<section", at), html.find("</section>", at)
+        if 0 <= opening < closing:
+            depth, at = depth + 1, opening + 8
+        else:
+            depth, at = depth - 1, closing + 10
+    return html[start:at]
+
+
+def digest(html):
+    """{village code: its block} of the journal digest."""
+    return {code: section(html, f"digest-{code}") for code in re.findall(r'id="digest-(\w+)"', html)}
+
+
+def mark_all_form(html, where=None):
+    """(action, shown_at) of a "mark all" form: the whole queue's, or the first inside the element `where`."""
+    part = section(html, where) if where else html[html.index('id="mark-all"') - 200:]
+    match = re.search(r'<form method="post" action="([^"]+)" class="tw-inline tw-mark-all"[^>]*>.*?'
+                      r'name="shown_at" value="([^"]+)"', part, re.S)
+    return match.group(1).replace("&amp;", "&"), match.group(2)
+
+
+def mark_all(client, html, where=None, **changes):
+    action, shown_at = mark_all_form(html, where)
+    response = client.post(action, data={"shown_at": shown_at, "next": "/township/review"} | changes,
+                           follow_redirects=True)
+    return response.get_data(as_text=True)
+
+
+def marks(app, username):
+    with app.app_context():
+        return set(db.session.scalars(select(ReviewMark.record_id).where(
+            ReviewMark.user_id == user_id(app, username))))
 
 
 def nav_count(html):
@@ -143,15 +183,20 @@ def test_queue_lists_new_records_of_the_reviewers_villages_only(client, app, wor
     login(client, "staff1")
     html = page(client, "/township/review")
     items = queued(html)
-    assert {i for _t, i in items} == {work[k] for k in T1_KEYS}
-    assert dict((i, t) for t, i in items)[work["v12"]] == "journal"
+    # Journals are summed up per village, never listed one by one.
+    assert {i for _t, i in items} == {work[k] for k in ("problem", "meeting", "request", "task")}
+    blocks = digest(html)
+    assert list(blocks) == ["V11", "V12"]
+    assert "1 new journal" in blocks["V11"] and "走访五户" in blocks["V11"] and "二村的日志" in blocks["V12"]
+    assert 'href="/township/journals?village=V11"' in blocks["V11"]
     assert "三村" not in html and work["far_journal"] not in html
-    assert nav_count(html) == 6
+    assert nav_count(html) == 6 and "6 records wait for your review" in html
     assert nav_count(page(client, "/township/problems")) == 6          # the count is in every page's nav
-    # Grouped by village (一村 V11 before 二村 V12), each village's newest change first.
-    assert html.index('id="village-V11"') < html.index('id="village-V12"')
-    v11 = [i for _t, i in items[:5]]
-    assert v11 == [work[k] for k in ("task", "request", "meeting", "problem", "journal")]
+    # The urgent problem needs an answer and comes first; the rest by village, newest change first.
+    assert [i for _t, i in queued(section(html, "needs-answer"))] == [work["problem"]]
+    assert "Urgent problem, not yet resolved" in section(html, "needs-answer")
+    assert [i for _t, i in queued(section(html, "other-changes"))] == [work[k] for k in ("task", "request", "meeting")]
+    assert html.index('id="needs-answer"') < html.index('id="other-changes"') < html.index('id="journal-digest"')
     # What an item shows: kind, author, date, summary, link, comments; personal data masked.
     item = html[html.index(f'id="queue-request-{work["request"]}"'):]
     item = item[:item.index("</li>")]
@@ -162,11 +207,164 @@ def test_queue_lists_new_records_of_the_reviewers_villages_only(client, app, wor
 
     login(client, "staff2")
     html = page(client, "/township/review")
-    assert {i for _t, i in queued(html)} == {work["far_journal"], work["far_problem"]}
+    assert queued(html) == [("problem", work["far_problem"])] and list(digest(html)) == ["V21"]
     assert nav_count(html) == 2 and "一村" not in html and "走访五户" not in html
 
     login(client, "admin")
-    assert len(queued(page(client, "/township/review"))) == 8
+    html = page(client, "/township/review")
+    assert len(queued(html)) == 5 and list(digest(html)) == ["V11", "V12", "V21"]
+
+
+def test_what_needs_an_answer_comes_first(client, app, world):
+    """Urgent problems, flagged tasks, the villages' replies and requests left waiting come before plain
+    changes, each saying why; within a kind the oldest first; plain journals only in the digest."""
+    plain_problem, urgent_old, urgent_new = submit(
+        app, "sec1", op("problem", title="普通问题"), op("problem", title="急事旧", urgent=True),
+        op("problem", title="急事新", urgent=True))
+    shift(app, Problem, [urgent_old], updated_at=utcnow() - dt.timedelta(days=3))
+    [flagged] = dispatch(app, op("task", unit="V11", title="重复的任务", item_code="SX-101"))
+    edit(app, "sec1", "task", flagged, flag="burden", flag_note="上周已报过")
+    [plain_task] = dispatch(app, op("task", unit="V12", title="普通任务", item_code="SX-108"))
+    meeting = create(app, "sec12", "meeting", topic="议事亭", date=f"{PAST_YEAR}-03-04")
+    login(client, "staff1")
+    client.post("/township/review/comment", data={"target_type": "meeting", "target_id": meeting, "version": "1",
+                                                  "comment": "人数多少？", "decision": "follow_up"})
+    create(app, "sec12", "review", target_type="meeting", target_id=meeting, comment="二十人")
+    waiting, fresh = submit(app, "sec1", op("request", content="老问题"), op("request", content="新诉求"))
+    shift(app, Request, [waiting], created_at=utcnow() - dt.timedelta(days=20))
+    journal = create(app, "sec1", "journal", text="走访", date=f"{PAST_YEAR}-03-03", visits=4)
+
+    html = page(client, "/township/review")
+    first = section(html, "needs-answer")
+    assert queued(first) == [("problem", urgent_old), ("problem", urgent_new), ("task", flagged),
+                             ("meeting", meeting), ("request", waiting)]
+    assert "Flagged by the village: Too heavy a burden" in first
+    assert "The village replied or commented since you looked" in first
+    assert "The resident has waited more than 14 days for an answer" in first
+    assert set(queued(section(html, "other-changes"))) == {("problem", plain_problem), ("task", plain_task),
+                                                           ("request", fresh)}
+    assert html.index('id="needs-answer"') < html.index('id="other-changes"')
+    assert ("journal", journal) not in queued(html) and "4 households visited" in digest(html)["V11"]
+    assert nav_count(html) == 9
+    # A resolved urgent problem no longer needs an answer.
+    edit(app, "sec1", "problem", urgent_new, status="resolved", resolution="修好了")
+    html = page(client, "/township/review")
+    assert ("problem", urgent_new) in queued(section(html, "other-changes"))
+
+
+def test_conflicts_and_replies_on_journals_need_an_answer_too(client, app, world):
+    meeting = create(app, "sec1", "meeting", topic="初稿", date=f"{PAST_YEAR}-03-04")
+    submit(app, "sec1", op("meeting", meeting, base=1, topic="书记的版本"))
+    submit(app, "cadre1", op("meeting", meeting, base=1, topic="村委的版本"))     # both changed the topic
+    journal = create(app, "sec1", "journal", text="走访", date=f"{PAST_YEAR}-03-03")
+    login(client, "staff1")
+    client.post("/township/review/comment", data={"target_type": "journal", "target_id": journal, "version": "1",
+                                                  "comment": "几户？"})
+    create(app, "cadre1", "review", target_type="journal", target_id=journal, comment="五户")
+    # A colleague's comment is a plain change, not a village's answer.
+    plain = create(app, "sec1", "problem", title="普通")
+    client.post("/township/review/mark", data={"item": f"problem:{plain}:1"})
+    login(client, "approver1")
+    client.post("/township/review/comment", data={"target_type": "problem", "target_id": plain, "version": "1",
+                                                  "comment": "看过"})
+    login(client, "staff1")
+    html = page(client, "/township/review")
+    first = section(html, "needs-answer")
+    assert queued(first) == [("meeting", meeting), ("journal", journal)]
+    assert "Conflicting changes to settle" in first and "Conflict" in first
+    assert queued(section(html, "other-changes")) == [("problem", plain)] and digest(html) == {}
+    assert "New comment or reply" in section(html, "other-changes")
+
+
+def test_the_digest_sums_up_a_villages_journals(client, app, world):
+    start = dt.date(PAST_YEAR, 1, 1)
+    submit(app, "sec1", *[op("journal", text=f"日志{i:03d}\n第二行", date=(start + dt.timedelta(days=i)).isoformat(),
+                             visits=2) for i in range(60)])
+    login(client, "staff1")
+    html = page(client, "/township/review")
+    assert queued(html) == [] and "60 records wait for your review" in html
+    block = digest(html)["V11"]
+    assert "60 new journals" in block and "120 households visited" in block
+    assert f"{PAST_YEAR}-01-01 to {(start + dt.timedelta(days=59)).isoformat()}" in block
+    newest = re.findall(r"<li>(.*?)</li>", block)
+    assert newest == ["日志059", "日志058", "日志057"]
+    assert "Mark these 60 journals as read" in block
+    assert page(client, "/township/review?type=problem").count('id="digest-') == 0
+
+
+def test_mark_all_for_one_village_marks_exactly_its_waiting_records(client, app, world):
+    v11 = submit(app, "sec1", *[op("journal", text=f"日志{i}", date=f"{PAST_YEAR}-03-01") for i in range(37)])
+    v11_problem = create(app, "sec1", "problem", title="一村的问题")
+    v12 = [create(app, "sec12", "journal", text="二村"), create(app, "sec12", "request", content="二村诉求")]
+    create(app, "sec2", "journal", text="三村")
+    login(client, "staff1")
+    html = page(client, "/township/review")
+    # The digest's button marks the village's journals.
+    done = mark_all(client, html, "digest-V11")
+    assert "Marked 37 records of 一村 as read." in flashes(done, "success")
+    assert marks(app, "staff1") == set(v11)
+    assert {i for _t, i in queued(done)} == {v11_problem, v12[1]} and nav_count(done) == 3
+    # The village's button marks everything of the village; the other village stays.
+    done = mark_all(client, page(client, "/township/review"), "village-V11")
+    assert "Marked 1 record of 一村 as read." in flashes(done, "success")
+    assert marks(app, "staff1") == set(v11) | {v11_problem}
+    assert nav_count(done) == 2 and list(digest(done)) == ["V12"]
+    login(client, "approver1")                       # another reviewer's queue is their own
+    assert nav_count(page(client, "/township/review")) == 40
+    login(client, "staff2")
+    assert marks(app, "staff2") == set() and "三村" in digest(page(client, "/township/review"))["V21"]
+
+
+def test_mark_all_empties_the_queue_under_its_filters(client, app, work):
+    login(client, "staff1")
+    html = page(client, "/township/review?type=problem")
+    done = mark_all(client, html)
+    assert "Marked 1 record as read." in flashes(done, "success")
+    assert marks(app, "staff1") == {work["problem"]}
+    shown = page(client, "/township/review")
+    assert nav_count(shown) == 5
+    done = mark_all(client, shown)
+    assert "Marked 5 records as read." in flashes(done, "success")
+    html = page(client, "/township/review")
+    assert nav_count(html) == 0 and queued(html) == [] and digest(html) == {}
+    assert "Nothing waits for your review." in html and 'id="mark-all"' not in html
+    assert marks(app, "staff1") == {work[k] for k in T1_KEYS}
+    # The same form sent again marks nothing and says so.
+    assert "Nothing was marked" in " ".join(flashes(mark_all(client, shown), "info"))
+
+
+def test_a_change_after_the_page_was_shown_stays_in_the_queue(client, app, work):
+    login(client, "staff1")
+    html = page(client, "/township/review")
+    # While the reviewer reads: the village edits the problem, writes a journal, answers on the meeting.
+    edit(app, "sec1", "problem", work["problem"], status="in_progress")
+    late_journal = create(app, "sec1", "journal", text="晚到的日志", date=f"{PAST_YEAR}-03-06")
+    create(app, "sec1", "review", target_type="meeting", target_id=work["meeting"], comment="补充一句")
+    done = mark_all(client, html)
+    assert "Marked 5 records as read." in flashes(done, "success")
+    html = page(client, "/township/review")
+    assert set(queued(html)) == {("problem", work["problem"]), ("meeting", work["meeting"])}
+    assert "1 new journal" in digest(html)["V11"] and "晚到的日志" in digest(html)["V11"]
+    with app.app_context():
+        mark = db.session.get(ReviewMark, (user_id(app, "staff1"), "meeting", work["meeting"]))
+        assert mark.version == 1
+    # A forged time from the future marks nothing beyond now; a missing one nothing at all.
+    action, _shown = mark_all_form(html)
+    response = client.post(action, data={"shown_at": "not-a-time"}, follow_redirects=True)
+    assert flashes(response.get_data(as_text=True), "error") and nav_count(page(client, "/township/review")) == 3
+
+
+def test_mark_all_outside_the_scope_is_404_and_marks_nothing(client, app, work):
+    login(client, "staff1")
+    _action, shown_at = mark_all_form(page(client, "/township/review"))
+    for village in ("V21", "NOPE"):
+        response = client.post(f"/township/review/mark-all?village={village}", data={"shown_at": shown_at})
+        assert response.status_code == 404
+    assert marks(app, "staff1") == set()
+    login(client, "staff2")
+    assert client.post("/township/review/mark-all?village=V11", data={"shown_at": shown_at}).status_code == 404
+    assert marks(app, "staff2") == set()
+    assert client.get("/township/review?village=V11").status_code == 404
 
 
 def test_marking_removes_an_item_until_it_changes_again(client, app, work):
@@ -202,34 +400,17 @@ def test_marking_removes_an_item_until_it_changes_again(client, app, work):
         assert db.session.get(ReviewMark, (user_id(app, "staff1"), "problem", work["problem"])).version == 2
 
 
-def test_mark_all_shown_and_nothing_outside_the_scope(client, app, world):
-    start = dt.date(PAST_YEAR, 1, 1)
-    ids = submit(app, "sec1", *[op("journal", text=f"日志{i:03d}", date=(start + dt.timedelta(days=i)).isoformat())
-                                for i in range(60)])
+def test_marking_outside_the_scope_does_nothing(client, app, world):
+    mine = create(app, "sec1", "journal", text="一村")
     far = create(app, "sec2", "journal", text="三村")
     login(client, "staff1")
-    first = page(client, "/township/review")
-    assert len(queued(first)) == 50 and "Mark all 50 shown reviewed" in first
-    assert 'href="/township/review?page=2"' in first
-    start = first.index('id="mark-all"')
-    mark_all = first[start:first.index("</form>", start)]
-    shown = re.findall(r'<input type="hidden" name="item" value="([^"]+)">', mark_all)
-    assert len(shown) == 50
-    response = client.post("/township/review/mark", data={"item": shown, "next": "/township/review"},
-                           follow_redirects=True)
-    assert "50 records marked as reviewed" in response.get_data(as_text=True)
-    html = page(client, "/township/review")
-    assert len(queued(html)) == 10 and nav_count(html) == 10
-    assert {i for _t, i in queued(html)} | {s.split(":")[1] for s in shown} == set(ids)
-
-    # Marking another township's record does nothing.
     response = client.post("/township/review/mark", data={"item": f"journal:{far}:1"}, follow_redirects=True)
     assert flashes(response.get_data(as_text=True), "error")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ReviewMark)
                                  .where(ReviewMark.record_id == far)) == 0
     # A foreign `next` is not followed.
-    response = client.post("/township/review/mark", data={"item": f"journal:{ids[0]}:1",
+    response = client.post("/township/review/mark", data={"item": f"journal:{mine}:1",
                                                           "next": "https://example.com/x"})
     assert response.headers["Location"].endswith("/township/review")
 
@@ -247,25 +428,35 @@ def test_the_reviewers_own_changes_are_not_in_their_queue(client, app, world):
 
 
 def test_queue_filters_and_pagination_keep_them(client, app, world):
-    submit(app, "sec1", *[op("journal", text=f"修水渠 {i}", date=f"{PAST_YEAR}-03-10") for i in range(55)])
-    other = create(app, "sec1", "journal", text="修水渠 早", date=f"{PAST_YEAR}-02-01")
-    v12 = create(app, "sec12", "journal", text="修水渠 二村", date=f"{PAST_YEAR}-03-10")
-    problem = create(app, "sec1", "problem", title="修水渠的问题")
+    submit(app, "sec1", *[op("problem", title=f"修水渠 {i}") for i in range(55)])
+    other = create(app, "sec1", "problem", title="修水渠 早")
+    shift(app, Problem, [other], created_at=utcnow() - dt.timedelta(days=40))
+    v12 = create(app, "sec12", "problem", title="修水渠 二村")
+    request_id = create(app, "sec1", "request", content="修水渠的诉求")
+    create(app, "sec1", "journal", text="修水渠", date=f"{PAST_YEAR}-03-10")
+    create(app, "sec1", "journal", text="修路", date=f"{PAST_YEAR}-03-10")
     login(client, "staff1")
-    path = f"/township/review?village=V11&type=journal&from={PAST_YEAR}-03-01&to={PAST_YEAR}-03-31&q=水渠"
+    today = local_today().isoformat()
+    path = f"/township/review?village=V11&type=problem&from={today}&to={today}&q=水渠"
     first = page(client, path)
-    assert len(queued(first)) == 50 and all(t == "journal" for t, _i in queued(first))
+    assert len(queued(first)) == 50 and all(t == "problem" for t, _i in queued(first))
     link = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
-    assert "village=V11" in link and "type=journal" in link and f"from={PAST_YEAR}-03-01" in link
-    assert f"to={PAST_YEAR}-03-31" in link and "q=" in link and "page=2" in link
+    assert "village=V11" in link and "type=problem" in link and f"from={today}" in link
+    assert f"to={today}" in link and "q=" in link and "page=2" in link
     second = page(client, link)
     assert len(queued(second)) == 5
     shown = {i for _t, i in queued(first) + queued(second)}
-    assert other not in shown and v12 not in shown and problem not in shown
-    assert ("problem", problem) in queued(page(client, "/township/review?type=problem"))
+    assert other not in shown and v12 not in shown and request_id not in shown
+    # "Mark all" under these filters marks these 55 and nothing else.
+    done = mark_all(client, second)
+    assert "Marked 55 records of 一村 as read." in flashes(done, "success")
+    assert marks(app, "staff1") == shown
+    assert ("request", request_id) in queued(page(client, "/township/review?type=request"))
     assert queued(page(client, "/township/review?type=problem&status=resolved")) == []
+    html = page(client, "/township/review?type=journal&q=水渠")
+    assert "1 new journal" in digest(html)["V11"] and "修水渠" in digest(html)["V11"] and queued(html) == []
     html = page(client, "/township/review?from=not-a-date")
-    assert "is not a date" in html and len(queued(html)) == 50
+    assert "is not a date" in html and len(queued(html)) == 3
     page(client, "/township/review?village=V21", status=404)
 
 
@@ -461,9 +652,13 @@ def test_overview_figures_equal_the_records(client, app, world):
     assert html.index('id="village-V11"') < html.index('id="village-V12"')
     assert "rank" not in html.lower().replace("not a ranking", "")
 
-    # Silence comes before urgent problems.
+    # Silence comes before urgent problems (silent: no sync and none of its own writes for 9 days).
     with app.app_context():
-        db.session.execute(update(Unit).where(Unit.code == "V12").values(last_sync_at=now - dt.timedelta(days=9)))
+        v12 = db.session.scalar(select(Unit.id).where(Unit.code == "V12"))
+        db.session.execute(update(Unit).where(Unit.id == v12).values(last_sync_at=now - dt.timedelta(days=9)))
+        for model in SYNCED_MODELS.values():
+            db.session.execute(update(model).where(model.unit_id == v12).values(
+                created_at=now - dt.timedelta(days=9), updated_at=now - dt.timedelta(days=9)))
         db.session.commit()
     html = page(client, "/township/villages")
     assert html.index('id="village-V12"') < html.index('id="village-V11"')
@@ -600,6 +795,8 @@ def test_marking_and_commenting_need_a_csrf_token(app, work, database_url):
     form_token = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', html).group(1)
     item = f"journal:{work['journal']}:1"
     assert client.post("/township/review/mark", data={"item": item}).status_code in (302, 400)
+    _action, shown_at = mark_all_form(html)
+    assert client.post("/township/review/mark-all", data={"shown_at": shown_at}).status_code in (302, 400)
     assert client.post("/township/review/comment", data={
         "target_type": "journal", "target_id": work["journal"], "comment": "无令牌"}).status_code in (302, 400)
     with protected.app_context():

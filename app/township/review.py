@@ -8,16 +8,21 @@ A record waits in a reviewer's queue when
     answer to a 需跟进 comment does not go unseen.
 
 The queue is one UNION ALL of a select per type, each an outer join against review_marks on its
-primary key plus an EXISTS on reviews(target_id); ordered by village then newest change, LIMIT/OFFSET.
-Marks are server-only rows (not synced records), written here directly with an upsert.
+primary key plus an EXISTS on reviews(target_id). Each row carries its `priority`: what needs an answer
+(ATTENTION, in that order) comes first, oldest change first; then the other changes by village, newest
+first; plain journals are not listed one by one but summed up per village (review_digest.py).
+Marks are server-only rows (not synced records), written here directly with an upsert; "mark all" is one
+INSERT … SELECT over the same union.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import g
+from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import DateTime, Integer, String, Text, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -25,17 +30,53 @@ from sync.types import TYPES
 
 from .. import labels, scope
 from ..extensions import db
-from ..models import SYNCED_MODELS, Review, ReviewMark, Unit, User, utcnow
+from ..models import FIELD_ROLES, SYNCED_MODELS, Review, ReviewMark, Unit, User, utcnow
 from . import filters, records
 from .filters import Filters
 from .listing import ViewPagination
-from .queries import PER_PAGE, to_local
+from .queries import OPEN_PROBLEM, PER_PAGE, REQUEST_WAIT, WAITING_REQUEST, to_local
 
 QUEUE_TYPES = ("journal", "problem", "meeting", "request", "task")
 SUMMARY_LENGTH = 160
 
+# What needs an answer, most urgent first (the row's `priority` is its place here, 1-based); the rest is PLAIN.
+#   urgent  — an open (open / in progress) problem the village marked urgent;
+#   flag    — a task the village flagged (duplicate, off the list, unclear, a burden: its word upward through
+#             the dispatch gate), or any record with open conflicts (both sides changed the same field);
+#   reply   — a village user commented or replied on the record since the reviewer last looked;
+#   waiting — a request the resident has had no answer to for more than REQUEST_LEFT_WAITING.
+ATTENTION = ("urgent", "flag", "reply", "waiting")
+PLAIN = len(ATTENTION) + 1
+# The village overview's threshold, so the queue and the overview agree on which requests are "old": two
+# weeks, long enough for a village to accept and answer, short enough that a resident is not forgotten.
+REQUEST_LEFT_WAITING = REQUEST_WAIT
 
-def _pending_select(user: User, village_ids, rtype: str, f: Filters | None):
+
+def _has_conflicts(model):
+    """Open conflicts: the JSON list is stored as text, "[]" when there are none."""
+    return func.coalesce(cast(model.conflicts, Text), "[]").not_in(["[]", "null"])
+
+
+def _priority(user: User, model, rtype: str, since, now: dt.datetime):
+    """The row's place in ATTENTION (1 = urgent …), PLAIN when nothing about it needs an answer."""
+    village_reply = exists().where(
+        Review.target_type == rtype, Review.target_id == model.id, Review.deleted.is_(False),
+        Review.created_by != user.id, Review.created_at > since,
+        Review.created_by.in_(select(User.id).where(User.role.in_(FIELD_ROLES))))
+    flagged = _has_conflicts(model)
+    whens = []
+    if rtype == "problem":
+        whens.append((and_(model.urgent.is_(True), model.status.in_(OPEN_PROBLEM)), 1))
+    if rtype == "task":
+        flagged = or_(model.flag.is_not(None), flagged)
+    whens += [(flagged, 2), (village_reply, 3)]
+    if rtype == "request":
+        whens.append((and_(model.status.in_(WAITING_REQUEST), model.created_at < now - REQUEST_LEFT_WAITING), 4))
+    return case(*whens, else_=PLAIN)
+
+
+def _pending_select(user: User, village_ids, rtype: str, f: Filters | None, now: dt.datetime | None,
+                    extra: tuple[str, ...] = ()):
     model = SYNCED_MODELS[rtype]
     mark = ReviewMark
     joined = and_(mark.user_id == user.id, mark.type == rtype, mark.record_id == model.id)
@@ -45,9 +86,11 @@ def _pending_select(user: User, village_ids, rtype: str, f: Filters | None):
                                  Review.deleted.is_(False), Review.created_by != user.id,
                                  Review.created_at > since)
     changed = and_(model.updated_by != user.id, or_(mark.record_id.is_(None), mark.version < model.version))
+    priority = _priority(user, model, rtype, since, now) if now else literal(PLAIN)
     query = (select(cast(literal(rtype), String(16)).label("type"), model.id.label("id"),
                     model.unit_id.label("unit_id"), model.updated_at.label("updated_at"),
-                    model.version.label("version"), mark.version.label("seen"))
+                    model.version.label("version"), mark.version.label("seen"),
+                    cast(priority, Integer).label("priority"), *[getattr(model, name) for name in extra])
              .select_from(model).outerjoin(mark, joined)
              .where(model.unit_id.in_(village_ids), model.deleted.is_(False), or_(changed, new_comment)))
     if f is not None:
@@ -55,18 +98,32 @@ def _pending_select(user: User, village_ids, rtype: str, f: Filters | None):
     return query
 
 
-def pending(user: User, f: Filters | None = None):
-    """A subquery (type, id, unit_id, updated_at, version, seen) of what waits for the user's review."""
+def pending(user: User, f: Filters | None = None, types: tuple[str, ...] = QUEUE_TYPES, ranked: bool = True):
+    """A subquery (type, id, unit_id, updated_at, version, seen, priority) of what waits for the user's
+    review (of `types`, narrowed by the filters' type); unless `ranked`, every priority is PLAIN (cheaper,
+    for counting and marking)."""
     village_ids = list(scope.village_ids(user))
-    types = (f.rtype,) if f is not None and f.rtype else QUEUE_TYPES
-    return union_all(*[_pending_select(user, village_ids, t, f) for t in types]).subquery("pending")
+    if f is not None and f.rtype:
+        types = tuple(t for t in types if t == f.rtype)
+    now = utcnow() if ranked else None
+    return union_all(*[_pending_select(user, village_ids, t, f, now) for t in types]).subquery("pending")
+
+
+def pending_of(user: User, f: Filters, rtype: str, *extra: str):
+    """What waits of one type, as `pending` has it plus the record's columns named in `extra`."""
+    return _pending_select(user, list(scope.village_ids(user)), rtype, f, utcnow(), extra).subquery("pending")
+
+
+def in_digest(sub):
+    """The rows summed up in the journal digest rather than listed: journals with nothing needing an answer."""
+    return and_(sub.c.type == "journal", sub.c.priority == PLAIN)
 
 
 def queue_count(user: User) -> int:
     """How many records wait for the user's review (the number in the navigation), once per request."""
     cache = g.setdefault("review_queue_count", {})
     if user.id not in cache:
-        sub = pending(user)
+        sub = pending(user, ranked=False)
         cache[user.id] = db.session.scalar(select(func.count()).select_from(sub)) or 0
     return cache[user.id]
 
@@ -98,6 +155,12 @@ class QueueItem:
     reason: str                # new | changed | comment
     seen: int | None
     comments: int
+    attention: str | None = None   # one of ATTENTION, or None for a plain change
+    why: str = ""                  # ... said in words
+
+    @property
+    def village_name(self) -> str:
+        return self.village.name if self.village else ""
 
     @property
     def id(self) -> str:
@@ -164,18 +227,33 @@ def comment_counts(pairs) -> dict[tuple[str, str], int]:
     return out
 
 
-def queue_page(user: User, f: Filters, per_page: int = PER_PAGE):
-    """(the page's numbers, its items grouped by village, per-village counts); the pagination holds the
-    queue items, not the rows they were read from."""
-    sub = pending(user, f)
-    per_village = dict(db.session.execute(select(sub.c.unit_id, func.count()).group_by(sub.c.unit_id)).all())
-    ordered = (select(sub).join(Unit, Unit.id == sub.c.unit_id)
-               .order_by(Unit.code, sub.c.updated_at.desc(), sub.c.type, sub.c.id))
-    total = sum(per_village.values())
-    if not f.active:
-        g.setdefault("review_queue_count", {})[user.id] = total      # the navigation's number, for free
-    pagination = RowsPagination(page=f.page, per_page=per_page, error_out=False, select=ordered, total=total)
-    rows = pagination.items
+def why_text(attention: str | None, view: records.RecordView) -> str:
+    """Why an item needs an answer, in words."""
+    if attention == "urgent":
+        return _("Urgent problem, not yet resolved")
+    if attention == "flag":
+        flag = view.fields.get("flag") if view.rtype == "task" else None
+        if flag:
+            return _("Flagged by the village: %(flag)s", flag=labels.flag_label(flag))
+        return _("Conflicting changes to settle")
+    if attention == "reply":
+        return _("The village replied or commented since you looked")
+    if attention == "waiting":
+        return _("The resident has waited more than %(days)d days for an answer", days=REQUEST_LEFT_WAITING.days)
+    return ""
+
+
+@dataclass
+class QueuePage:
+    pagination: ViewPagination     # the listed items (not the digest's journals)
+    attention: list[QueueItem]     # this page's items that need an answer, most urgent first
+    groups: list[VillageGroup]     # this page's other changes, by village
+    per_village: dict[int, int]    # {village id: records waiting}, the whole queue with the filters
+    total: int                     # every record waiting, journals of the digest included
+    shown_at: dt.datetime          # before the queries: "mark all" marks nothing changed after it
+
+
+def _load_views(user: User, rows) -> dict[tuple[str, str], records.RecordView]:
     actor = records.actor_of(user)
     loaded: dict[tuple[str, str], records.RecordView] = {}
     for rtype in QUEUE_TYPES:
@@ -185,30 +263,62 @@ def queue_page(user: User, f: Filters, per_page: int = PER_PAGE):
             found = db.session.scalars(scope.scoped(model, user).where(model.id.in_(ids))
                                        .options(selectinload(model.unit)))
             loaded |= {(rtype, view.id): view for view in records.views(actor, rtype, found)}
+    return loaded
+
+
+def _reason(seen: int | None, version: int) -> str:
+    if seen is None:
+        return "new"
+    return "changed" if seen < version else "comment"
+
+
+def queue_page(user: User, f: Filters, per_page: int = PER_PAGE) -> QueuePage:
+    """One page of the queue: what needs an answer first, then the other changes by village; plain
+    journals only counted here (the digest shows them)."""
+    shown_at = utcnow()
+    sub = pending(user, f)
+    digest = in_digest(sub)
+    counted = db.session.execute(select(sub.c.unit_id, case((digest, 1), else_=0).label("digest"), func.count())
+                                 .group_by(sub.c.unit_id, "digest")).all()
+    per_village: dict[int, int] = {}
+    for unit_id, _digest, number in counted:
+        per_village[unit_id] = per_village.get(unit_id, 0) + number
+    total = sum(per_village.values())
+    listed_total = sum(number for _u, in_journal_digest, number in counted if not in_journal_digest)
+    if not f.active:
+        g.setdefault("review_queue_count", {})[user.id] = total      # the navigation's number, for free
+    needs_answer = sub.c.priority < PLAIN
+    ordered = (select(sub).join(Unit, Unit.id == sub.c.unit_id).where(~digest)
+               .order_by(sub.c.priority, case((needs_answer, sub.c.updated_at), else_=None),
+                         Unit.code, sub.c.updated_at.desc(), sub.c.type, sub.c.id))
+    pagination = RowsPagination(page=f.page, per_page=per_page, error_out=False, select=ordered,
+                                total=listed_total)
+    rows = pagination.items
+    loaded = _load_views(user, rows)
     counts = comment_counts(loaded)
     units = {u.id: u for u in scope.villages(user)}
+    attention: list[QueueItem] = []
     groups: dict[int, VillageGroup] = {}
     for r in rows:
         view = loaded.get((r.type, r.id))
         if view is None:          # changed scope or gone between the two queries
             continue
-        if r.seen is None:
-            reason = "new"
-        elif r.seen < view.version:
-            reason = "changed"
-        else:
-            reason = "comment"
+        key = ATTENTION[r.priority - 1] if r.priority < PLAIN else None
         item = QueueItem(
             rtype=r.type, view=view, village=units.get(view.unit_id), author=view.author, editor=view.editor,
             day=record_day(view), changed=view.updated_text, summary=summary(view),
             status=view.fields.get("status"), urgent=bool(view.fields.get("urgent")),
-            reason=reason, seen=r.seen, comments=counts.get((r.type, r.id), 0))
+            reason=_reason(r.seen, view.version), seen=r.seen, comments=counts.get((r.type, r.id), 0),
+            attention=key, why=why_text(key, view))
+        if key:
+            attention.append(item)
+            continue
         group = groups.get(view.unit_id)
         if group is None:
             group = groups[view.unit_id] = VillageGroup(units.get(view.unit_id), per_village.get(view.unit_id, 0))
         group.items.append(item)
-    shown = ViewPagination(pagination, [item for group in groups.values() for item in group.items])
-    return shown, list(groups.values()), per_village
+    shown = ViewPagination(pagination, attention + [item for group in groups.values() for item in group.items])
+    return QueuePage(shown, attention, list(groups.values()), per_village, total, shown_at)
 
 
 # ---------------------------------------------------------------- marks
@@ -240,16 +350,40 @@ def mark(user: User, wanted: list[tuple[str, str, int | None]]) -> int:
     return len(values)
 
 
+def mark_all(user: User, f: Filters, shown_at: dt.datetime) -> int:
+    """Mark everything in the user's queue (with the filters: one village, one type …) that the page shown
+    at `shown_at` held: one INSERT … SELECT over the queue's union, nothing read into Python.
+
+    A record changed after `shown_at` is left in the queue (its new version was not shown), and the mark's
+    time is `shown_at`, so a comment that arrived after the page still brings its record back.
+    Returns how many records were marked.
+    """
+    shown_at = min(shown_at, utcnow())
+    sub = pending(user, f, ranked=False)
+    rows = (select(literal(user.id, Integer), sub.c.type, sub.c.id, sub.c.version, literal(shown_at, DateTime))
+            .where(sub.c.updated_at <= shown_at))
+    statement = _upsert_statement(
+        lambda insert: insert.from_select(["user_id", "type", "record_id", "version", "marked_at"], rows))
+    marked = db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    db.session.commit()
+    return max(marked or 0, 0)
+
+
 def _upsert(values: list[dict]) -> None:
+    db.session.execute(_upsert_statement(lambda insert: insert.values(values)))
+
+
+def _upsert_statement(rows):
+    """INSERT (rows) … ON CONFLICT DO UPDATE that never moves a mark back: neither its version nor its time."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ReviewMark).values(values)
-    keep_higher = case((statement.excluded.version > ReviewMark.version, statement.excluded.version),
-                       else_=ReviewMark.version)
-    statement = statement.on_conflict_do_update(
-        index_elements=[ReviewMark.user_id, ReviewMark.type, ReviewMark.record_id],
-        set_={"version": keep_higher, "marked_at": statement.excluded.marked_at})
-    db.session.execute(statement)
+    table = ReviewMark.__table__
+    statement = rows(insert(table))
+    new, old = statement.excluded, table.c
+    later = lambda column: case((new[column] > old[column], new[column]), else_=old[column])  # noqa: E731
+    return statement.on_conflict_do_update(
+        index_elements=[old.user_id, old.type, old.record_id],
+        set_={"version": later("version"), "marked_at": later("marked_at")})
 
 
 def mark_of(user: User, rtype: str, record_id: str) -> ReviewMark | None:

@@ -1,6 +1,7 @@
 """The review queue (审阅) and comments (批注)."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -9,7 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import labels, scope, sync_service
-from . import bp, filters, queries, review
+from . import bp, filters, queries, review, review_digest
 from .forms import MarkForm, ReviewForm
 from .routes import ALLOWED_ROLES, record_url, township_required
 
@@ -35,10 +36,11 @@ def review_queue():
                    categories=queries.categories(current_user, f.rtype)
                    if f.rtype in filters.CATEGORY_TYPES else [])
     if f.unknown_village:
-        return render_template("township/review.html", pagination=None, groups=[], **context), 404
-    pagination, groups, _counts = review.queue_page(current_user, f)
-    shown = sum(len(group.items) for group in groups)
-    return render_template("township/review.html", pagination=pagination, groups=groups, shown=shown, **context)
+        return render_template("township/review.html", queue=None, **context), 404
+    queue = review.queue_page(current_user, f)
+    digest = review_digest.journal_digest(current_user, f, queue.per_village) if f.page == 1 else []
+    return render_template("township/review.html", queue=queue, pagination=queue.pagination, digest=digest,
+                           shown_at=queue.shown_at.isoformat(), **context)
 
 
 def _back(default: str) -> str:
@@ -74,6 +76,34 @@ def mark_reviewed():
     else:
         flash(ngettext("%(num)d record marked as reviewed.", "%(num)d records marked as reviewed.", done),
               "success")
+    return redirect(back)
+
+
+@bp.post("/review/mark-all")
+@township_required
+def mark_all():
+    """Mark the whole queue read, under the filters of the query string (one village: `village=`)."""
+    villages = scope.villages(current_user)
+    f = filters.parse(villages, None, review.QUEUE_TYPES)
+    if f.unknown_village:
+        abort(404)
+    form = MarkForm()
+    back = _back(url_for("township.review"))
+    try:
+        shown_at = dt.datetime.fromisoformat((request.form.get("shown_at") or "").strip())
+    except ValueError:
+        shown_at = None
+    if not form.validate_on_submit() or shown_at is None or shown_at.tzinfo is not None:
+        flash(_("The form expired. Please try again."), "error")
+        return redirect(back)
+    done = review.mark_all(current_user, f, shown_at)
+    if not done:
+        flash(_("Nothing was marked: everything shown had been marked already."), "info")
+    elif f.village is not None:
+        flash(ngettext("Marked %(num)d record of %(village)s as read.",
+                       "Marked %(num)d records of %(village)s as read.", done, village=f.village.name), "success")
+    else:
+        flash(ngettext("Marked %(num)d record as read.", "Marked %(num)d records as read.", done), "success")
     return redirect(back)
 
 

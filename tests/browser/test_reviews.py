@@ -206,8 +206,8 @@ def test_the_township_queue_opens_with_what_needs_an_answer_and_marks_a_village_
     expect(block.locator(".tw-digest-newest li")).to_have_count(3)
     expect(page.locator("#review-count")).to_have_text("39")
 
-    block.get_by_role("button", name="将这 37 篇日志标为已读").click()
-    expect(page.locator(".flash-success")).to_have_text("已将 一村 的 37 条标为已读。")
+    block.get_by_role("button", name="将这 37 篇日志标为已阅").click()
+    expect(page.locator(".flash-success")).to_have_text("已将 一村 的 37 条标为已阅。")
     expect(page.locator("#digest-V11")).to_have_count(0)
     expect(page.locator("#digest-V12")).to_contain_text("二村的日志")
     expect(page.locator("#needs-answer")).to_contain_text("水渠决口")
