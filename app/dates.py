@@ -30,6 +30,11 @@ def span_text(first: dt.date, last: dt.date) -> str:
     return f"{day_text(first, with_year)}{dash}{day_text(last, with_year)}"
 
 
+def month_text(first: dt.date) -> str:
+    """2026年11月 / November 2026."""
+    return format_skeleton("yMMMM", first, locale=get_locale())
+
+
 def monday_of(week: str) -> dt.date | None:
     """The Monday of an ISO week ("2026-W49"), or None for what is not one."""
     try:

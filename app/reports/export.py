@@ -18,7 +18,7 @@ from ..township import records
 
 COLUMN_TYPES = {"int": int, "bool": bool}
 TABLES = {"journal": "journals", "problem": "problems", "meeting": "meetings", "request": "requests", "task": "tasks",
-          "review": "reviews"}
+          "review": "reviews", "attachment": "attachments"}  # photos' records; the image files are not in it yet
 
 
 def export_sqlite(actor: Actor) -> bytes:

@@ -6,30 +6,35 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import scope
+from ..dates import day_text
 from ..township import records
 from ..township.routes import township_required
-from . import bp, charts, formats
+from . import bp, charts, formats, ledgers
 from .export import export_sqlite
 from .figures import METRICS, Week, report, village_figures
+from .summary import weekly_summary
 
 CHART_WEEKS = 8
+FORMATS = ("html", "csv", "xlsx")
 
 
 def _week() -> Week:
     try:
         return Week.parse(request.args.get("week"))
     except ValueError:
-        abort(400, _("The week must look like 2026-W48."))
+        abort(400, _("“%(week)s” is not a week: write it like 2026-W48 (the year, W, the week's number).",
+                     week=request.args.get("week", "")[:20]))
 
 
 def _villages():
-    """The user's villages, narrowed to one township when asked (for a county's admin)."""
+    """The user's villages, narrowed to one township when asked (for a county's admin). An unknown code and
+    one outside the user's area get the same answer, so codes leak nothing."""
     villages = scope.villages(current_user)
     code = request.args.get("township")
     if code:
         villages = [v for v in villages if v.parent.code == code]
         if not villages:
-            abort(404)
+            abort(404, _("There is no township “%(code)s” in your area.", code=code[:32]))
     return villages
 
 
@@ -40,10 +45,12 @@ def weekly():
     townships = {v.parent_id for v in villages}
     by = request.args.get("by") or ("township" if len(townships) > 1 else "village")
     if by not in ("village", "township"):
-        abort(400)
+        abort(400, _("A report is by village or by township (by=village or by=township)."))
+    fmt = request.args.get("format", "html")
+    if fmt not in FORMATS:
+        abort(400, _("A report comes as HTML, CSV or XLSX (format=html, csv or xlsx)."))
     rows, totals = report(villages, week, by)
     unit_label = _("Village") if by == "village" else _("Township")
-    fmt = request.args.get("format", "html")
     name = f"zhucun-{week.label}-{by}"
     if fmt == "csv":
         return Response(formats.to_csv(formats.table(rows, totals, unit_label)), mimetype="text/csv",
@@ -54,7 +61,8 @@ def weekly():
                         headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
     return render_template("reports/weekly.html", week=week, rows=rows, totals=totals, by=by,
                            metrics=METRICS, labels=formats.LABELS, unit_label=unit_label,
-                           township=request.args.get("township"))
+                           township=request.args.get("township"), summary=weekly_summary(villages, week),
+                           ledger_title=ledgers.title)
 
 
 def _series(villages, end: Week):
@@ -72,7 +80,7 @@ def activity_chart():
     villages = _villages()
     weeks, figures = _series(villages, _week())
     series = {v.name: [f[v.id]["journals"] for f in figures] for v in villages}
-    return _svg(charts.activity([w.label for w in weeks], series, _("Journals per week")))
+    return _svg(charts.activity([day_text(w.monday) for w in weeks], series, _("Journals per week")))
 
 
 @bp.get("/charts/problems.svg")
@@ -82,7 +90,7 @@ def problems_chart():
     weeks, figures = _series(villages, _week())
     opened = [sum(f[v.id]["problems_opened"] for v in villages) for f in figures]
     resolved = [sum(f[v.id]["problems_resolved"] for v in villages) for f in figures]
-    return _svg(charts.opened_vs_resolved([w.label for w in weeks], opened, resolved,
+    return _svg(charts.opened_vs_resolved([day_text(w.monday) for w in weeks], opened, resolved,
                                           _("Problems opened and resolved"), _("Opened"), _("Resolved")))
 
 
