@@ -33,8 +33,14 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(field.bp)
     app.register_blueprint(township.bp)
     app.register_blueprint(reports.bp)
+    from .reports.monthly_routes import bp as monthly_bp
+    app.register_blueprint(monthly_bp)
+    from .reports.ledger_routes import bp as ledgers_bp
+    app.register_blueprint(ledgers_bp)
     from .worklist.routes import bp as worklist_bp
     app.register_blueprint(worklist_bp)
+    from .attachments import bp as attachments_bp
+    app.register_blueprint(attachments_bp)
     ratelimit.init_app(app)
     cli.init_app(app)
     return app

@@ -18,6 +18,7 @@ TYPE_LABELS = {
     "request": _l("Resident request"),
     "task": _l("Task"),
     "review": _l("Review comment"),
+    "attachment": _l("Photo"),
 }
 
 FIELD_LABELS = {
@@ -43,6 +44,9 @@ FIELD_LABELS = {
              "flag_note": _l("The village's note")},
     "review": {"target_type": _l("About"), "target_id": _l("Record"), "comment": _l("Comment"),
                "decision": _l("Decision"), "reply_to": _l("Reply to")},
+    "attachment": {"owner_type": _l("Attached to"), "owner_id": _l("Record"), "sha256": _l("SHA-256 digest"),
+                   "mime": _l("File type"), "bytes": _l("Size in bytes"), "width": _l("Width"),
+                   "height": _l("Height"), "caption": _l("Caption")},
 }
 
 STATUS_LABELS = {
@@ -72,6 +76,8 @@ ENUM_LABELS = {
 
 ENUM_LABELS[("review", "target_type")] = TYPE_LABELS
 ENUM_LABELS[("review", "decision")] = DECISION_LABELS
+ENUM_LABELS[("attachment", "owner_type")] = TYPE_LABELS
+ENUM_LABELS[("attachment", "mime")] = {"image/jpeg": "JPEG", "image/webp": "WebP", "image/png": "PNG"}
 
 # The buttons of a status move, by (type, target); a move from a given state may have its own words.
 MOVE_LABELS = {
@@ -173,6 +179,8 @@ def rejection(error: dict, rtype: str, *, source: str | None = None, target: str
         return _("Not saved: “%(field)s” must be a person of the chosen village.", field=label)
     if code == "invalid_value":
         return _("Not saved: the value of “%(field)s” is not valid.", field=label)
+    if code == "too_large" and rtype == "attachment":
+        return _("Not saved: the photo is larger than 10 MB.")
     if code == "too_long":
         return _("Not saved: “%(field)s” is too long.", field=label)
     if code in ("not_found", "bad_base"):

@@ -272,6 +272,29 @@ class Review(SyncedMixin, db.Model):
     author: Mapped[User] = relationship(foreign_keys="Review.created_by")
 
 
+class Attachment(SyncedMixin, db.Model):
+    """A photo's metadata (synced) and the state of its upload (server-only; app/attachments/)."""
+    __tablename__ = "attachments"
+    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    caption: Mapped[str | None] = mapped_column(String(200))
+    # The upload: bytes received so far, and once complete the stored file (its metadata stripped, so its
+    # digest may differ from the declared sha256) and its thumbnail.
+    received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stored_key: Mapped[str | None] = mapped_column(String(200))
+    stored_sha256: Mapped[str | None] = mapped_column(String(64))
+    stored_bytes: Mapped[int | None] = mapped_column(Integer)
+    thumb_key: Mapped[str | None] = mapped_column(String(200))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    unit: Mapped[Unit] = relationship()
+
+
 class ReviewMark(db.Model):
     """A reviewer has looked at this version of a record (server-only; the review queue leaves it out)."""
     __tablename__ = "review_marks"
@@ -320,7 +343,7 @@ MILESTONE_COLUMNS = {"problem": "resolved_at", "request": "answered_at", "task":
 MILESTONES = {name: (TYPES[name].milestone, column) for name, column in MILESTONE_COLUMNS.items()}
 
 SYNCED_MODELS = {"journal": Journal, "problem": Problem, "meeting": Meeting, "request": Request, "task": Task,
-                 "review": Review}
+                 "review": Review, "attachment": Attachment}
 
 # The pull's indexes (docs/PERFORMANCE.md, "Writers of different counties"): a village's changes after a
 # cursor are one range of (unit_id, seq), read in order; a county's one range of (county_id, seq); a

@@ -167,6 +167,9 @@ def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, curr
     changes = clean_fields(rtype, op.set)
     if current is not None and rtype.about and any(name in changes for name in rtype.about):
         raise OpRejected("forbidden", "What a record is about cannot change.", rtype.about[1])
+    for name in rtype.fixed:
+        if current is not None and name in changes and changes[name] != current.fields.get(name):
+            raise OpRejected("forbidden", f"{name} cannot change once the record is made.", name)
     if current is not None and rtype.authors_only and current.created_by != actor.user_id and (changes or op.ack):
         raise OpRejected("forbidden", f"Only its author may change a {rtype.name}.")
     for name, value in changes.items():

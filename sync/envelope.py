@@ -210,6 +210,8 @@ def _clean_value(spec, value):
             raise OpRejected("required", f"{spec.name} is required.", spec.name)
         if len(value) > spec.max_length:
             raise OpRejected("too_long", f"{spec.name} is longer than {spec.max_length} characters.", spec.name)
+        if spec.pattern and value and not re.fullmatch(spec.pattern, value):
+            raise OpRejected("invalid_value", f"{spec.name} must be {spec.why or spec.pattern}.", spec.name)
         return value
     if spec.kind == "int":
         if not _is_int(value):
@@ -217,7 +219,8 @@ def _clean_value(spec, value):
         low = spec.minimum if spec.minimum is not None else -MAX_INT
         high = spec.maximum if spec.maximum is not None else MAX_INT
         if not low <= value <= high:
-            raise OpRejected("out_of_range", f"{spec.name} must be from {low} to {high}.", spec.name)
+            code = spec.over if value > high else "out_of_range"
+            raise OpRejected(code, f"{spec.name} must be from {low} to {high}.", spec.name)
         return value
     if spec.kind == "bool":
         if not isinstance(value, bool):

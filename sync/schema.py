@@ -27,6 +27,8 @@ def field_schema(rtype: RecordType, spec: Field) -> dict:
         out["maximum"] = spec.maximum if spec.maximum is not None else MAX_INT
     if spec.kind in ("date", "week"):
         out["days_back"], out["days_ahead"] = spec.days_back, spec.days_ahead
+    if spec.pattern:
+        out["pattern"] = spec.pattern
     if spec.order:
         out["values"] = list(spec.order)
     if spec.name in rtype.defaults:

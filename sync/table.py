@@ -27,6 +27,10 @@ def markdown() -> str:
                 notes.append(f"personal ({spec.personal}): masked outside the village")
             if spec.township_only:
                 notes.append("township only: never sent to the village")
+            if spec.name in rtype.fixed:
+                notes.append("set once: no later op may change it")
+            if spec.over != "out_of_range":
+                notes.append(f"above the maximum: rejected `{spec.over}`")
             bound = _bound(spec)
             if bound:
                 notes.append(bound)
@@ -49,6 +53,8 @@ def _bound(spec) -> str:
         bound = f"from {low} to {high}"
     elif spec.kind in ("date", "week") and (spec.days_back is not None or spec.days_ahead is not None):
         bound = f"from {spec.days_back} days before today to {spec.days_ahead} days after"
+    elif spec.kind == "text" and spec.pattern:
+        bound = f"matches `{spec.pattern}`"
     elif spec.kind == "text":
         bound = f"at most {spec.max_length:,} characters"
     else:

@@ -41,6 +41,8 @@ class Field:
     days_back: int | None = None      # for a date or week: how far before today (Asia/Shanghai) it may be
     days_ahead: int | None = None     # ... and how far after
     why: str = ""                     # the reason for a bound, for the docs and the schema
+    pattern: str | None = None        # for a text: the whole value must match this regular expression
+    over: str = "out_of_range"        # for an int: the rejection code of a value above its maximum
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class RecordType:
     authors_only: bool = False  # once made, only its author may change it (a comment stays its writer's)
     screened: bool = False      # the township's records of this type pass the dispatch gate (gate.py)
     milestone: tuple[str, ...] = ()  # the statuses that count as done in reports (resolved, answered, done)
+    fixed: tuple[str, ...] = ()  # fields set when the record is made that no later op may change
 
     @property
     def status(self) -> StatusRule | None:
@@ -251,7 +254,34 @@ REVIEW = RecordType(
     authors_only=True,
 )
 
-TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK, REVIEW)}
+# A photo's metadata (the bytes follow by their own resumable upload, app/attachments/). The phone re-encodes
+# its photos small (a long edge of about 1600 px, a few hundred KB), so these bounds only stop the absurd.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDE = 16383
+OWNER_TYPES = ("journal", "problem", "meeting", "request", "task")
+ATTACHMENT = RecordType(
+    name="attachment",
+    fields=_fields(
+        Field("owner_type", "enum", required=True, order=OWNER_TYPES),
+        Field("owner_id", "uuid", required=True),
+        Field("sha256", "text", required=True, max_length=64, pattern="[0-9a-f]{64}",
+              why="the SHA-256 of the bytes as uploaded, 64 lower-case hex digits"),
+        Field("mime", "enum", required=True, order=("image/jpeg", "image/webp", "image/png")),
+        Field("bytes", "int", required=True, minimum=1, maximum=PHOTO_MAX_BYTES, over="too_large",
+              why="the file's size: a phone photo re-encoded for the village's network is a few hundred KB; "
+                  "10 MB is a camera's full-size original, the most a village should ever pay to send"),
+        Field("width", "int", required=True, minimum=1, maximum=PHOTO_MAX_SIDE,
+              why="pixels: the largest side WebP can hold; the phone sends about 1600"),
+        Field("height", "int", required=True, minimum=1, maximum=PHOTO_MAX_SIDE,
+              why="pixels: the largest side WebP can hold; the phone sends about 1600"),
+        Field("caption", "text", max_length=SHORT),
+    ),
+    writers=FIELD_ROLES,  # photos are taken in the village; the township sees them
+    about=("owner_type", "owner_id"),
+    fixed=("sha256", "mime", "bytes", "width", "height"),  # the file they describe is uploaded once
+)
+
+TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK, REVIEW, ATTACHMENT)}
 
 
 def shanghai_today(now: dt.datetime | None = None) -> str:

@@ -15,6 +15,8 @@ def _record_fields(rtype) -> dict:
         schema = dict(KIND_SCHEMA[spec.kind])
         if spec.kind == "text":
             schema["maxLength"] = spec.max_length
+        if spec.pattern:
+            schema["pattern"] = f"^{spec.pattern}$"
         if spec.kind == "enum":
             schema["enum"] = list(spec.order)
         if spec.minimum is not None:
@@ -32,6 +34,46 @@ def _error(description: str) -> dict:
 
 def _json(schema_ref: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
+
+
+def _attachment_operations(uuid: dict, unauthorized: dict) -> dict:
+    """A photo's bytes: the core of tus 1.0 (docs/sync-protocol.md, "Photos: the upload protocol")."""
+    record = {"name": "record_id", "in": "path", "required": True, "schema": uuid}
+    tus = {"name": "Tus-Resumable", "in": "header", "schema": {"type": "string", "enum": ["1.0.0"]}}
+    offset = {"schema": {"type": "integer", "minimum": 0}}
+    standing = {"Upload-Offset": offset | {"description": "Bytes received so far."},
+                "Upload-Length": offset | {"description": "The record's `bytes`."}}
+    not_found = _error("No such photo in your scope (or, for GET, not all its bytes have arrived).")
+    image = {mime: {"schema": {"type": "string", "format": "binary"}}
+             for mime in TYPES["attachment"].fields["mime"].order}
+    return {
+        "head": {"summary": "Where a photo's upload stands", "security": [{"device_token": []}],
+                 "parameters": [record, tus],
+                 "responses": {"200": {"description": "The offset reached and the length.", "headers": standing},
+                               "401": unauthorized, "404": not_found}},
+        "patch": {"summary": "Append the next bytes of a photo at Upload-Offset", "security": [{"device_token": []}],
+                  "parameters": [record, tus, {"name": "Upload-Offset", "in": "header", "required": True,
+                                               "schema": {"type": "integer", "minimum": 0}}],
+                  "requestBody": {"required": True, "content": {
+                      "application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                  "responses": {
+                      "204": {"description": "Appended (or already complete); the new offset.",
+                              "headers": {"Upload-Offset": offset}},
+                      "400": _error("Upload-Offset is not a number of bytes, or the chunk ended early (what "
+                                    "arrived is kept)."),
+                      "401": unauthorized, "403": _error("Only the village's users upload photos."),
+                      "404": not_found, "409": _error("Not the upload's offset; Upload-Offset says where it is."),
+                      "412": _error("A tus version other than 1.0.0."),
+                      "413": _error("The chunk runs past the declared size; nothing of it kept."),
+                      "415": _error("Not application/offset+octet-stream."),
+                      "422": _error("The finished file has the wrong size or SHA-256, or is not a sane image of "
+                                    "the declared type; it was dropped and the offset is 0 again.")}},
+        "get": {"summary": "The photo, or with size=thumb a small JPEG of it", "security": [{"device_token": []}],
+                "parameters": [record, {"name": "size", "in": "query", "schema": {"type": "string",
+                                                                                  "enum": ["thumb"]}}],
+                "responses": {"200": {"description": "The stored photo (metadata stripped).", "content": image},
+                              "400": _error("`size` is not `thumb`."), "401": unauthorized, "404": not_found}},
+    }
 
 
 def spec() -> dict:
@@ -147,6 +189,24 @@ def spec() -> dict:
                 "responses": {"200": {"description": "The county's code and its items (code, name, basis, "
                                                      "department, effort_hours, status)."},
                               "401": unauthorized}}},
+            "/api/reports/monthly": {"get": {
+                "summary": "The month's figures of each village in your scope, for the county's own platform "
+                           "(docs/reports.md): generated from the records, ordered by village code, never ranked",
+                "security": bearer,
+                "parameters": [{"name": "month", "in": "query",
+                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                "description": "The month in Beijing time; this month when left out."},
+                               {"name": "format", "in": "query",
+                                "schema": {"type": "string", "enum": ["json", "csv"]}}],
+                "responses": {"200": {"description": "`{month, villages: [{code, name, township, days_in_village, "
+                                                     "journals, visits, problems_resolved, requests_answered, "
+                                                     "tasks_done}]}`, or CSV (UTF-8 with a BOM) with the same "
+                                                     "columns and `month` first.",
+                                      "content": {"application/json": {"schema": {"type": "object"}},
+                                                  "text/csv": {"schema": {"type": "string"}}}},
+                              "400": _error("`month` is not like 2026-11 (`bad_month`), or `format` is neither "
+                                            "json nor csv (`bad_format`)."),
+                              "401": unauthorized}}},
             "/api/history/{type}/{record_id}": {"get": {
                 "summary": "A record's change history, from the op log", "security": bearer,
                 "parameters": [{"name": "type", "in": "path", "required": True,
@@ -162,6 +222,7 @@ def spec() -> dict:
                 "responses": {"200": {"description": "Revoked."}, "400": _error("`device_id` is not a UUID."),
                               "401": unauthorized, "403": _error("Your role may not revoke devices."),
                               "404": _error("No such device in your scope.")}}},
+            "/api/attachments/{record_id}": _attachment_operations(uuid, unauthorized),
         },
         "components": {
             "schemas": schemas,
