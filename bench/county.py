@@ -5,7 +5,6 @@ PostgreSQL uses TEST_DATABASE_URL (a throwaway schema, dropped afterwards).
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import statistics
@@ -19,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from bench.databases import each_database  # noqa: E402
+from bench.databases import county_bench_args, each_database  # noqa: E402
 from app import create_app  # noqa: E402
 from app.cli import add_unit, add_user  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -132,11 +131,7 @@ def run(name: str, url: str, args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args()
+    args = county_bench_args(requests=40)
     each_database(args.database, "county", lambda label, url: run(label, url, args))
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 TEST_DATABASE_URL (dropped afterwards)."""
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import uuid
@@ -26,3 +27,13 @@ def each_database(choice: str, prefix: str, run) -> None:
         finally:
             with engine.begin() as conn:
                 conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def county_bench_args(requests: int) -> argparse.Namespace:
+    """The options of the benches that build bench/county.py's county: which databases, how many timed
+    requests, and the county's scale."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--scale", type=float, default=1.0)
+    return parser.parse_args()

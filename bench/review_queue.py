@@ -5,7 +5,6 @@ Usage: python bench/review_queue.py [--database sqlite|postgresql|both] [--reque
 Builds bench/county.py's county; the township reviewer starts with nothing marked; before each timed
 mark-all the marks are deleted (not timed), so every run marks the same rows.
 """
-import argparse
 import re
 import statistics
 import sys
@@ -21,7 +20,7 @@ from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ReviewMark  # noqa: E402
 from bench.county import COUNTS, PASSWORD, build_county  # noqa: E402
-from bench.databases import each_database  # noqa: E402
+from bench.databases import county_bench_args, each_database  # noqa: E402
 
 
 def timed(call):
@@ -76,11 +75,7 @@ def run(label, url, args):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--requests", type=int, default=10)
-    parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args()
+    args = county_bench_args(requests=10)
     each_database(args.database, "reviewbench", lambda label, url: run(label, url, args))
 
 

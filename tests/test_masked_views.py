@@ -214,7 +214,7 @@ def pages(ids) -> list[tuple[str, str, int]]:
     everyone = ["/township/journals", "/township/problems", "/township/requests", "/township/meetings",
                 "/township/tasks", "/township/villages", "/township/devices", "/township/review",
                 "/township/approvals", "/township/reports/weekly", "/township/reports/weekly?by=township",
-                "/worklist", "/worklist/items/SX-101", "/worklist/items/SX-108", "/worklist/stats", *records]
+                "/worklist", "/worklist/items/SX-101", "/worklist/items/SX-108", "/worklist/stats", "/reports/monthly", "/reports/monthly?village=V11", *records]
     out = [(user, path, 200) for user in TOWNSHIP_USERS for path in everyone]
     out += [("staff1", "/township/dispatch", 200), ("staff1", f"/township/dispatch/{ids['returned']}/revise", 200),
             ("approver1", "/township/dispatch", 200), ("admin", "/worklist/import", 200),

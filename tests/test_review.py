@@ -338,7 +338,7 @@ def test_a_change_after_the_page_was_shown_stays_in_the_queue(client, app, work)
     html = page(client, "/township/review")
     # While the reviewer reads: the village edits the problem, writes a journal, answers on the meeting.
     edit(app, "sec1", "problem", work["problem"], status="in_progress")
-    late_journal = create(app, "sec1", "journal", text="晚到的日志", date=f"{PAST_YEAR}-03-06")
+    create(app, "sec1", "journal", text="晚到的日志", date=f"{PAST_YEAR}-03-06")
     create(app, "sec1", "review", target_type="meeting", target_id=work["meeting"], comment="补充一句")
     done = mark_all(client, html)
     assert "Marked 5 records as read." in flashes(done, "success")
@@ -348,7 +348,7 @@ def test_a_change_after_the_page_was_shown_stays_in_the_queue(client, app, work)
     with app.app_context():
         mark = db.session.get(ReviewMark, (user_id(app, "staff1"), "meeting", work["meeting"]))
         assert mark.version == 1
-    # A forged time from the future marks nothing beyond now; a missing one nothing at all.
+    # A form whose time is not one marks nothing at all.
     action, _shown = mark_all_form(html)
     response = client.post(action, data={"shown_at": "not-a-time"}, follow_redirects=True)
     assert flashes(response.get_data(as_text=True), "error") and nav_count(page(client, "/township/review")) == 3

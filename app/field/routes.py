@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import get_translations, ngettext, pgettext
 from flask_login import current_user
 
 from ..assets import immutable, send_static
@@ -32,7 +32,7 @@ from . import bp
 # precached, so everything works offline.
 # The other views' markup (/field/views, in every language) is precached with them.
 FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
-                 "signout.js", "views.js", "history.js", "thread.js", "search.js")
+                 "signout.js", "views.js", "history.js", "thread.js", "search.js", "monthly.js", "summary.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation, fetched without cookies (/offline is precached
@@ -195,6 +195,64 @@ def js_strings() -> dict[str, str]:
             "%(n)s entry of this week is not confirmed by the server yet (waiting or refused) and is not counted.",
             "%(n)s entries of this week are not confirmed by the server yet (waiting or refused) and are not counted.",
             n, n="{n}")),
+        **report_strings(),
+    }
+
+
+# A sentence's placeholders as the JS has them: %(num)d is {n}, %(name)s and %(name)d are {name}.
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def placeheld(text: str) -> str:
+    return PLACEHOLDER.sub(lambda m: "{n}" if m[1] == "num" else f"{{{m[1]}}}", text)
+
+
+def numbered(key: str, singular: str, plural: str) -> dict[str, str]:
+    """counted() for the reports' sentences, whose count is `%(num)d` (which takes no "{n}"): their msgids
+    unchanged, so the catalog has one translation for the phone and the township's pages."""
+    translations = get_translations()
+    return {f"{key}.{form}": placeheld(translations.ungettext(singular, plural, n))
+            for form, n in (("one", 1), ("other", 2))}
+
+
+def report_strings() -> dict[str, str]:
+    """The month's record (monthly.js) and Friday's review in words (summary.js), in the words of
+    app/reports/monthly_docx.py and summary.py."""
+    from ..reports.monthly_docx import LABELS
+    return {
+        **{f"m.{name}": str(label) for name, label in LABELS.items()},
+        **numbered("m.days", "Days in the village: %(num)d day", "Days in the village: %(num)d days"),
+        "m.visitFact": placeheld(_("Households visited: %(num)d")),
+        "m.places": placeheld(_("Places: %(places)s")),
+        "s.none": _("No records this week."),
+        "s.village": placeheld(_("This week %(village)s %(done)s.")),
+        "s.names": pgettext("between names in a sentence", ", "),
+        "s.clauses": pgettext("between clauses of a sentence", ", "),
+        **numbered("s.journals", "wrote %(num)d journal", "wrote %(num)d journals"),
+        **numbered("s.visits", "visited %(num)d household", "visited %(num)d households"),
+        **numbered("s.opened", "recorded %(num)d new problem", "recorded %(num)d new problems"),
+        **numbered("s.resolved", "resolved %(num)d problem", "resolved %(num)d problems"),
+        **numbered("s.recorded", "took down %(num)d resident's request", "took down %(num)d residents' requests"),
+        **numbered("s.answered", "answered %(num)d request", "answered %(num)d requests"),
+        **numbered("s.tasks", "finished %(num)d task", "finished %(num)d tasks"),
+        **numbered("s.days", "%(num)d day", "%(num)d days"),
+        "s.lessThanDay": _("less than a day"),
+        **numbered("s.age", "open %(num)d day", "open %(num)d days"),
+        "s.justRaised": _("just raised"),
+        "s.urgentOne": placeheld(_("“%(title)s” (%(age)s)")),
+        **numbered("s.urgent", "%(num)d urgent problem is still open: %(problems)s.",
+                   "%(num)d urgent problems are still open: %(problems)s."),
+        **numbered("s.urgentMore", "%(num)d urgent problem is still open, the oldest: %(problems)s.",
+                   "%(num)d urgent problems are still open, the oldest: %(problems)s."),
+        "s.waitingOne": placeheld(_("A resident's request is waiting for an answer, for %(days)s now.")),
+        **numbered("s.waiting", "%(num)d resident's request is waiting for an answer; the oldest has waited %(days)s.",
+                   "%(num)d residents' requests are waiting for an answer; the oldest has waited %(days)s."),
+        "s.andMore": placeheld(_("%(items)s and more")),
+        **numbered("s.followUps", "The township asked for follow-up %(num)d time: %(comments)s.",
+                   "The township asked for follow-up %(num)d times: %(comments)s."),
+        **numbered("s.allAnswered", "The village has answered.", "The villages have answered every one."),
+        **numbered("s.noneAnswered", "The village has not answered yet.", "None has been answered yet."),
+        "s.someAnswered": placeheld(_("Answered: %(answered)d; not yet: %(waiting)d.")),
     }
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from .figures import METRICS
 
@@ -33,15 +35,31 @@ def to_csv(cells: list[list]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM lets Excel read the Chinese
 
 
-def to_xlsx(cells: list[list], title: str) -> bytes:
+WIDEST = 50  # characters of a column before its text wraps
+
+
+def _width(value) -> int:
+    """How many columns of a spreadsheet a value needs: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(value))
+
+
+def to_xlsx(cells: list[list], title: str, bold_last: bool = False) -> bytes:
+    """One sheet: the header bold and frozen (and the last row, a total, when `bold_last`), each column as wide
+    as its content, long text wrapped."""
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
     for row in cells:
         sheet.append(row)
-    for cell in sheet[1] + sheet[sheet.max_row]:
+    for cell in sheet[1] + (sheet[sheet.max_row] if bold_last else ()):
         cell.font = Font(bold=True)
-    sheet.column_dimensions["A"].width = 16
+    sheet.freeze_panes = "A2"
+    for number, column in enumerate(zip(*cells), start=1):
+        width = min(max(_width(value) for value in column) + 2, WIDEST)
+        sheet.column_dimensions[get_column_letter(number)].width = width
+        if width == WIDEST:
+            for cell in sheet[get_column_letter(number)][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

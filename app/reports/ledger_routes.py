@@ -65,5 +65,5 @@ def ledger(kind: str):
     villages = _villages()
     cells = ledgers.ledger(records.request_actor(), kind, [v.id for v in villages], first, last)
     place = villages[0] if len(villages) == 1 else current_user.unit
-    body = ledgers.to_xlsx(cells, ledgers.title(kind)) if fmt == "xlsx" else formats.to_csv(cells)
+    body = formats.to_xlsx(cells, ledgers.title(kind)) if fmt == "xlsx" else formats.to_csv(cells)
     return attachment(body, MIMETYPES[fmt], *_names(kind, place, first, last, fmt))

@@ -8,14 +8,9 @@ day a record was recorded (Beijing time); for a task, the day it reached the vil
 from __future__ import annotations
 
 import datetime as dt
-import io
-import unicodedata
 from collections.abc import Callable
 
 from flask_babel import pgettext
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -128,32 +123,3 @@ def ledger(actor: Actor, kind: str, village_ids, first: dt.date | None = None,
     body = [[number] + [cell(view, row) for _name, cell in columns]
             for number, (row, view) in enumerate(zip(rows, records.views(actor, kind, rows)), start=1)]
     return [header, *body]
-
-
-WIDEST = 50  # characters of a column before its text wraps
-
-
-def _width(value) -> int:
-    """How many columns of a spreadsheet a value needs: a Chinese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(value))
-
-
-def to_xlsx(cells: list[list], sheet_title: str) -> bytes:
-    """One sheet: the header bold and frozen, each column as wide as its content (long text wraps)."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = sheet_title[:31]
-    for row in cells:
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for number, column in enumerate(zip(*cells), start=1):
-        width = min(max(_width(value) for value in column) + 2, WIDEST)
-        sheet.column_dimensions[get_column_letter(number)].width = width
-        if width == WIDEST:
-            for cell in sheet[get_column_letter(number)][1:]:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

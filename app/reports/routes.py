@@ -56,7 +56,7 @@ def weekly():
         return Response(formats.to_csv(formats.table(rows, totals, unit_label)), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
     if fmt == "xlsx":
-        body = formats.to_xlsx(formats.table(rows, totals, unit_label), week.label)
+        body = formats.to_xlsx(formats.table(rows, totals, unit_label), week.label, bold_last=True)
         return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
     return render_template("reports/weekly.html", week=week, rows=rows, totals=totals, by=by,

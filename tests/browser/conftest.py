@@ -97,6 +97,17 @@ def wait_controlled(page: Page) -> None:
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
 
 
+def synced_then_offline(context, page: Page, server) -> None:
+    """Log in as sec1 with a connection, sync once, then lose the signal and reload: the page now comes from the
+    service worker, and `server.hits` counts only what reaches the server from here on."""
+    log_in(page, server)
+    wait_controlled(page)
+    wait_synced(page)
+    context.set_offline(True)
+    server.hits.clear()
+    assert page.reload().from_service_worker
+
+
 def wait_synced(page: Page) -> None:
     expect(page.locator("#sync-status")).to_have_attribute("data-status", "synced")
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from sync.types import shanghai_today
 
-from .conftest import log_in, wait_controlled, wait_synced, write_journal
+from .conftest import synced_then_offline, write_journal
 
 pytestmark = pytest.mark.browser
 
@@ -70,12 +70,7 @@ def results(page):
 
 
 def test_search_finds_records_offline_as_you_type_and_opens_them(context, page, server, village):
-    log_in(page, server)
-    wait_controlled(page)
-    wait_synced(page)
-    context.set_offline(True)
-    server.hits.clear()
-    assert page.reload().from_service_worker
+    synced_then_offline(context, page, server)
     expect(page.locator("#journal-list .entry")).to_have_count(2)
 
     page.tap("#search-open")

@@ -229,7 +229,8 @@ export async function applyResponse(db, batch, body, at = new Date().toISOString
       if (rec && rec.version > change.version) continue; // we already know a newer version
       const pending = await req(outbox.index('id').getAll(change.id));
       const next = {
-        ...(rec || { createdAt: change.updated_at }), id: change.id, type: change.type, version: change.version,
+        ...rec, createdAt: change.created_at || (rec && rec.createdAt) || change.updated_at, // the server's moment
+        id: change.id, type: change.type, version: change.version,
         server: change.fields, deleted: change.deleted, author: change.author, unit: change.unit,
         updatedAt: change.updated_at, ...('reached_at' in change ? { reachedAt: change.reached_at } : {}),
         conflicts: pending.some((p) => p.ack) ? [] : change.conflicts || [],

@@ -1,7 +1,9 @@
 // Problems, the pavilion (meetings and residents' requests), tasks and the week. Loaded when one of these
 // views is first opened; everything is drawn from the phone's records, so it all works offline.
 import { formOf, options } from './forms.js';
+import { confirmed, drawMonth, reached, reachedOn } from './monthly.js';
 import { milestone, moves, order, problemWith, promptFor } from './schema.js';
+import { paragraph, weeklySummary } from './summary.js';
 import { $, clone, dayOf, decorate, label, personName, pickable, problemFrom, show, t, thisWeek, today, value, weekText } from './ui.js';
 
 const rank = (rec) => order(rec.type).indexOf(rec.fields.status);
@@ -9,16 +11,8 @@ const finished = (rec) => milestone(rec.type).includes(rec.fields.status);
 const newest = (a, b) => (b.createdAt || '').localeCompare(a.createdAt || '');
 const dueFirst = (a, b) => (a.fields.due || '9').localeCompare(b.fields.due || '9');
 const byId = (list) => new Map(list.map((r) => [r.id, r]));
-// The day a record last changed on the server.
-const changedOn = (rec) => dayOf(rec.updatedAt);
-// The week's figures count only what the server has confirmed (never a refused or unsent entry): a record
-// reached its milestone (resolved, answered, done) on the server's `reached_at`, the moment the township's
-// weekly report counts too; a record pulled before `reached_at` existed falls back to its last change.
-const confirmed = (rec) => Boolean(rec.server);
-function reachedOn(rec) {
-  if (!confirmed(rec) || !milestone(rec.type).includes(rec.server.status)) return '';
-  return dayOf(rec.reachedAt) || (rec.type === 'request' && rec.server.replied_on) || changedOn(rec);
-}
+// The week's figures count only what the server has confirmed (never a refused or unsent entry), at the
+// moment the township's reports count too: monthly.js's `confirmed`, `reached` and `reachedOn`.
 
 // A small modal asking for the text a move needs (and a date, for a reply).
 function ask({ type, title, text, need, date, day }) {
@@ -318,7 +312,7 @@ function lines(id, records, text, meta, hash) {
 }
 
 // Monday's plan and Friday's review, made from what is already on the phone: nothing is typed twice.
-function week(data) {
+function week(data, ctx) {
   const w = thisWeek();
   $('week-label').textContent = weekText(w.week);
   const status = (r) => value(r.type, 'status', r.fields.status);
@@ -346,7 +340,7 @@ function week(data) {
   lines('review-problems', listed.problem, (r) => r.fields.title, (r) => mark(r, r.fields.resolution), '#problems');
   lines('review-requests', listed.request, (r) => r.fields.content, (r) => mark(r, r.fields.reply), '#pavilion');
   const journals = data.journal.filter((r) => confirmed(r) && inWeek(r.server.date, w));
-  const counted = (type) => data[type].filter((r) => inWeek(reachedOn(r), w)).length;
+  const counted = (type) => data[type].filter((r) => reached(r, (day) => inWeek(day, w))).length;
   const visits = journals.reduce((n, r) => n + (r.server.visits || 0), 0);
   $('review-sum').textContent = t('weekSum', { journals: journals.length, visits, tasks: counted('task'),
     problems: counted('problem'), requests: counted('request') });
@@ -354,6 +348,9 @@ function week(data) {
   const refused = data.journal.filter((r) => r.state === 'rejected' && inWeek(r.fields.date, w)).length;
   $('review-pending').textContent = waiting + refused ? t('weekPending', { n: waiting + refused }) : '';
   show($('review-pending'), waiting + refused > 0);
+  const village = (ctx.session.user.unit || {}).name || '';
+  $('review-words').textContent = paragraph(weeklySummary(data, { village, people: ctx.people }, w));
+  drawMonth(data, ctx);
 }
 
 let ready = false;
