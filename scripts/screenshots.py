@@ -17,7 +17,7 @@ def main() -> None:
         page = phone.new_page()
         log_in(page, base, "shuji")
         page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-        page.wait_for_selector("#sync-status[data-status=synced]")
+        page.wait_for_selector("#sync-status[data-status=synced]", state="attached")
         phone.set_offline(True)
         page.reload()
         page.fill("#journal-form [name=text]", "在村东组走访，帮李大爷联系镇卫生院上门体检。")
