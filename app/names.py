@@ -12,25 +12,18 @@ from sqlalchemy import select
 from . import per_request
 from .extensions import db
 from .models import Unit, User
-
-
-def _county_prefix() -> str | None:
-    user = current_user if has_request_context() else None
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return "/" + user.unit.path.strip("/").split("/")[0] + "/"
+from .sync_store import county_of
 
 
 def _names() -> dict[str, str]:
-    names = per_request.cache("display_names")
-    if not names:
+    held = per_request.cache("display_names")
+    if "names" not in held:
         query = select(User.username, User.display_name).where(User.display_name.is_not(None))
-        prefix = _county_prefix()
-        if prefix:
-            query = query.join(Unit, Unit.id == User.unit_id).where(Unit.path.startswith(prefix))
-        names.update(db.session.execute(query).all())
-        names.setdefault("", "")  # read: a county where nobody has a name is not read again
-    return names
+        if current_user and current_user.is_authenticated:
+            county = f"/{county_of(current_user.unit.path)}/"
+            query = query.join(Unit, Unit.id == User.unit_id).where(Unit.path.startswith(county))
+        held["names"] = dict(db.session.execute(query).all())
+    return held["names"]
 
 
 def person(username: str | None) -> str:
