@@ -32,7 +32,8 @@ from . import bp
 # precached, so everything works offline.
 # The other views' markup (/field/views, in every language) is precached with them.
 FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
-                 "signout.js", "views.js", "history.js", "thread.js", "search.js", "monthly.js", "summary.js")
+                 "signout.js", "views.js", "history.js", "thread.js", "search.js", "monthly.js", "summary.js",
+                 "photos.js", "uploads.js", "photo-worker.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation, fetched without cookies (/offline is precached
@@ -80,6 +81,26 @@ def js_strings() -> dict[str, str]:
         **counted("visits", lambda n: ngettext("%(n)s household visited", "%(n)s households visited", n, n="{n}")),
         "by": _("by %(name)s", name="{name}"),
         "fieldValue": _("%(label)s: %(value)s", label="{label}", value="{value}"),
+        # Photos (photos.js, uploads.js).
+        "photo.caption": _("Caption (optional)"),
+        "photo.remove": _("Remove the photo"),
+        "photo.working": _("Making the photo smaller…"),
+        "photo.unreadable": _("This file could not be read as a photo: %(name)s", name="{name}"),
+        "photo.failed": _("Photo not accepted: %(reason)s. The record itself is kept.", reason="{reason}"),
+        "photo.waiting": _("Waiting to be sent"),
+        "photo.alt": _("Photo"),
+        **counted("photo.elsewhere", lambda n: ngettext("%(n)s more photo, taken on another phone",
+                                                        "%(n)s more photos, taken on other phones", n, n="{n}")),
+        **counted("photosWaiting", lambda n: ngettext("Photos waiting to be sent: %(n)s, about %(kb)s KB",
+                                                      "Photos waiting to be sent: %(n)s, about %(kb)s KB", n,
+                                                      n="{n}", kb="{kb}")),
+        "photoRefused.digest_mismatch": _("it arrived damaged"),
+        "photoRefused.not_an_image": _("the server could not read it as an image"),
+        "photoRefused.too_many_pixels": _("it has too many pixels"),
+        "photoRefused.wrong_type": _("it is not the kind of image it says it is"),
+        "photoRefused.not_a_photo": _("an animated image is not a photo"),
+        "photoRefused.too_large": _("it is too large"),
+        "photoRefused.other": _("the server refused it"),
         "storage": _("Storage used on this phone: %(used)s of %(quota)s.", used="{used}", quota="{quota}"),
         "storageLow": _("This phone is nearly out of storage for the journal. Sync, then free some space."),
         "storageNotPersisted": _("The browser may clear this data when space is short; sync often."),

@@ -12,9 +12,9 @@ export function req(request) {
   });
 }
 
-function open(name, upgrade) {
-  const request = indexedDB.open(name, 1);
-  request.onupgradeneeded = () => upgrade(request.result);
+function open(name, upgrade, version = 1) {
+  const request = indexedDB.open(name, version);
+  request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
   return req(request).then((db) => {
     db.onversionchange = () => db.close();
     return db;
@@ -69,11 +69,15 @@ export const setSession = (session) => updateShared('session', () => session);
 export const clearSession = () => updateShared('session', () => undefined);
 
 export function openUser(userId) {
-  return open(`zhucun-u${userId}`, (db) => {
-    db.createObjectStore('records', { keyPath: 'id' });
-    db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true }).createIndex('id', 'id');
-    db.createObjectStore('meta');
-  });
+  return open(`zhucun-u${userId}`, (db, from) => {
+    if (from < 1) {
+      db.createObjectStore('records', { keyPath: 'id' });
+      db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true }).createIndex('id', 'id');
+      db.createObjectStore('meta');
+    }
+    // Version 2: the photos' bytes, by attachment id ({id, owner, full, thumb, sent, state, error}).
+    if (from < 2) db.createObjectStore('photos', { keyPath: 'id' });
+  }, 2);
 }
 
 // Delete a user's database. Other tabs close their connection when asked (see open); the caller closes its own.
@@ -84,13 +88,18 @@ export function deleteUser(userId) {
 // Keep only what has not reached the server: the outbox and the records its ops wrote. The metadata goes
 // (cursor, people, history, schema), so the next login pulls everything again. Returns the outbox's size.
 export async function keepOnlyOutbox(db) {
-  return inTx(db, ['records', 'outbox', 'meta'], 'readwrite', async (tx) => {
+  return inTx(db, ['records', 'outbox', 'meta', 'photos'], 'readwrite', async (tx) => {
     const ops = await req(tx.objectStore('outbox').getAll());
     const written = new Set(ops.map((op) => op.id));
+    // A photo whose bytes have not all gone stays too, with its record (the upload asks the server for it).
+    const photos = tx.objectStore('photos');
+    const unsentPhotos = (await req(photos.getAll())).filter((p) => p.full && p.state !== 'failed').map((p) => p.id);
+    const kept = new Set([...written, ...unsentPhotos]);
+    for (const id of await req(photos.getAllKeys())) if (!kept.has(id)) photos.delete(id);
     const records = tx.objectStore('records');
-    for (const id of await req(records.getAllKeys())) if (!written.has(id)) records.delete(id);
+    for (const id of await req(records.getAllKeys())) if (!kept.has(id)) records.delete(id);
     tx.objectStore('meta').clear();
-    return ops.length;
+    return ops.length + unsentPhotos.filter((id) => !written.has(id)).length;
   });
 }
 

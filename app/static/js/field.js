@@ -4,11 +4,13 @@
 // #problems, #pavilion, #tasks, #week. The views other than the journal live in views.js and their markup in
 // a fragment of the server's (the `views-slot`'s URL), both fetched when one is first opened and precached by
 // the service worker for offline use: the first load carries only what the journal needs.
-import { PENDING_LOGOUTS, countOutbox, getMeta, getSession, getShared, openUser, setSession } from './db.js';
+import { PENDING_LOGOUTS, countOutbox, getMeta, getSession, getShared, openUser, setMeta, setSession } from './db.js';
 import { formOf } from './forms.js';
 import { acknowledge, allRecords, discard, rejected, restore, saveMany } from './outbox.js';
+import { drawThumbs, forgetPhoto, forgetThumbs, photosByOwner, refusal } from './photos.js';
+import { connectionKind, sendPhotos, waitingPhotos } from './uploads.js';
 import { registerWorker, requestBackgroundSync, storageReport } from './pwa.js';
-import { loadSchema, typeLabel } from './schema.js';
+import { explain, loadSchema, typeLabel } from './schema.js';
 import { Syncer } from './sync.js';
 import * as ui from './ui.js';
 import { wire as wireAccount } from './logout.js';
@@ -103,10 +105,23 @@ async function main() {
       clearTimeout(timer);
       timer = setTimeout(() => { el.textContent = ''; }, 4000);
     },
-    async saveMany(items) {
-      const records = await saveMany(db, items, me);
+    // photos: the bytes of the attachment records among the items (photos.js), kept in the same transaction.
+    async saveMany(items, photos = []) {
+      const records = await saveMany(db, items, me, photos);
       await changed();
       return records;
+    },
+    // A card's photos: this phone's thumbnails (waiting, sent, or refused and why), and how many others have.
+    drawPhotos(slot, rec) {
+      const attached = ctx.data.attachment.filter((a) => a.fields.owner_id === rec.id);
+      const kept = ctx.photos.get(rec.id) || [];
+      const shown = kept.map((photo) => {
+        const att = ctx.attachments.get(photo.id);
+        const reason = att && att.state === 'rejected' ? explain(att) : photo.state === 'failed' ? refusal(photo.error) : null;
+        return { photo, reason };
+      });
+      const ids = new Set(kept.map((p) => p.id));
+      drawThumbs(slot, shown, attached.filter((a) => !ids.has(a.id)).length, (photo) => removePhoto(photo));
     },
     save: async (type, id, values) => (await ctx.saveMany([{ type, id, values }]))[0],
     edit: async (rec) => {
@@ -136,6 +151,31 @@ async function main() {
     if (kept) ui.offerUndo(ui.t('discarded'), async () => { if (await restore(db, kept)) await refresh(); });
   }
 
+  // A refused photo is taken off the phone (its record stays); one the server never had is not sent.
+  async function removePhoto(photo) {
+    const att = ctx.attachments.get(photo.id);
+    if (att && !att.server) await discard(db, photo.id);
+    await forgetPhoto(db, photo.id);
+    await refresh();
+  }
+
+  // The photos' bytes go after the records, when the connection (or the person) allows.
+  let photoPolicy = (await getMeta(db, 'photoSending')) || null; // 'auto' | 'manual', asked where the browser cannot tell
+  let uploading = null;
+  const photosMayGo = (now) => now || (connectionKind() === 'unknown' ? photoPolicy === 'auto' : connectionKind() === 'wifi');
+  function sendPhotosNow(now = false) {
+    uploading ||= sendPhotos(db, session, photosMayGo(now))
+      .then((left) => { ui.renderPhotos(left, connectionKind() === 'unknown' && !photoPolicy); return refresh(); })
+      .catch(() => {})
+      .finally(() => { uploading = null; });
+    return uploading;
+  }
+  async function photosChosen(policy) {
+    photoPolicy = policy;
+    await setMeta(db, 'photoSending', policy);
+    await sendPhotosNow(policy === 'auto');
+  }
+
   async function changed() {
     await refresh();
     if (navigator.onLine) syncer.sync();
@@ -147,6 +187,9 @@ async function main() {
     drawnOn = ui.today();
     const data = await allRecords(db);
     ctx.data = data;
+    ctx.photos = await photosByOwner(db);
+    ctx.attachments = new Map(data.attachment.map((a) => [a.id, a]));
+    forgetThumbs();
     ctx.people = (await getMeta(db, 'people')) || [];
     ui.setPeople(ctx.people);
     ctx.byId = new Map(Object.keys(VIEW_OF).flatMap((type) => data[type].map((r) => [r.id, r])));
@@ -160,6 +203,7 @@ async function main() {
     if (view === 'journal') ui.renderList(data.journal, { ...ctx, problems: data.problem });
     else (await loadViews()).render(view, data, ctx);
     await counts();
+    if (!uploading) ui.renderPhotos(await waitingPhotos(db, photosMayGo(false)), connectionKind() === 'unknown' && !photoPolicy);
     if (ui.$('thread').open) (await import('./thread.js')).draw(ctx);
   }
 
@@ -168,10 +212,12 @@ async function main() {
     const [waiting, refused] = await Promise.all([countOutbox(db), rejected(db)]);
     ui.renderCounts(waiting, refused.length, at || (await getMeta(db, 'lastSync')), () => {
       const rec = refused[0];
-      const about = rec && rec.type === 'review' ? ctx.byId.get(rec.fields.target_id) : rec;
+      const about = rec && rec.type === 'review' ? ctx.byId.get(rec.fields.target_id)
+        : rec && rec.type === 'attachment' ? ctx.byId.get(rec.fields.owner_id) : rec;
       if (!about) return;
       location.hash = `#${VIEW_OF[about.type] || 'journal'}`;
       if (rec.type === 'review') ctx.thread(about);
+      else if (rec.type === 'attachment') document.querySelector(`.entry[data-id="${about.id}"]`)?.scrollIntoView({ block: 'center' });
       else ctx.edit(rec);
     });
     return refused.length;
@@ -233,12 +279,17 @@ async function main() {
       if (ui.today() !== drawnOn) await refresh();
       // "Synced" is never said while a refused entry waits for a fix.
       ui.renderStatus({ ...event.detail, rejected: await counts(event.detail.at) });
+      sendPhotosNow();
     } else ui.renderStatus(event.detail);
     // Background Sync fires at once when the browser thinks it is online, so ask only when it is not;
     // network errors while "online" are retried by the backoff timer instead.
     if (event.detail.status === 'offline') requestBackgroundSync();
   });
   ui.$('sync-now').addEventListener('click', () => syncer.sync(true));
+  ui.$('photos-send').addEventListener('click', () => sendPhotosNow(true));
+  ui.$('photos-auto').addEventListener('click', () => photosChosen('auto'));
+  ui.$('photos-manual').addEventListener('click', () => photosChosen('manual'));
+  navigator.connection?.addEventListener?.('change', () => sendPhotosNow());
   addEventListener('hashchange', route);
 
   wireAccount(ctx);

@@ -4,6 +4,7 @@
 // `maxlength`, a counter says how much is left or over.
 import { check, dateWindow, defaults, fieldSpec } from './schema.js';
 import { uuid } from './db.js';
+import { photoControl } from './photos.js';
 import { $, chars, pickable, show, t, today } from './ui.js';
 
 const forms = {};
@@ -86,6 +87,7 @@ export function formOf(type, ctx) {
   let also = null; // records saved with a new one, in the same transaction (a request linked to its problem)
   let carried = {}; // a new record's preset values that have no control (the journal a problem comes from)
   let counters = prepare(form);
+  const photos = photoControl(form);
 
   function fail(problems) {
     const fields = Object.keys(problems);
@@ -98,6 +100,7 @@ export function formOf(type, ctx) {
 
   function open(rec, preset = {}, { quiet = false, linked = null } = {}) {
     form.reset();
+    photos?.clear();
     also = linked;
     const shown = new Set(controls(form).map((i) => i.name));
     carried = rec ? {} : Object.fromEntries(Object.entries(preset).filter(([name]) => !shown.has(name)));
@@ -143,12 +146,15 @@ export function formOf(type, ctx) {
     const values = { ...carried, ...read(form) };
     // Unchanged values are checked against the server's copy, so an old due date does not block an edit.
     const problems = check(type, values, (current && current.server) || {});
+    const photoProblem = photos && photos.problem();
+    if (photoProblem) problems.photos = photoProblem;
     if (Object.keys(problems).length) return fail(problems);
     const button = form.querySelector('[type=submit]');
     button.disabled = true;
     try {
       const id = current ? current.id : uuid();
-      await ctx.saveMany([{ type, id, values }, ...(also ? also(id) : [])]);
+      const taken = photos ? await photos.saved(type, id) : { items: [], photos: [] };
+      await ctx.saveMany([{ type, id, values }, ...(also ? also(id) : []), ...taken.items], taken.photos);
       close();
       if (inline) saved.textContent = t('saved');
       else ctx.message(t('saved'));

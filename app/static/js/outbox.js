@@ -73,11 +73,13 @@ async function saveIn(tx, type, id, values, author, at) {
 
 // Save several records at once (e.g. a request and the problem made from it): all or nothing.
 // items: [{type, id, values}]; an id that is not on the phone yet creates a record with that id.
-export async function saveMany(db, items, author) {
+// photos: the bytes of the attachment records among the items, stored in the same transaction.
+export async function saveMany(db, items, author, photos = []) {
   const at = new Date().toISOString();
-  return inTx(db, ['records', 'outbox'], 'readwrite', async (tx) => {
+  return inTx(db, ['records', 'outbox', ...(photos.length ? ['photos'] : [])], 'readwrite', async (tx) => {
     const out = [];
     for (const { type, id, values } of items) out.push(await saveIn(tx, type, id, values, author, at));
+    for (const photo of photos) tx.objectStore('photos').put(photo);
     return out;
   }, { strict: true });
 }
@@ -252,7 +254,7 @@ export async function applyResponse(db, batch, body, at = new Date().toISOString
 // Every live record on the phone, by type.
 export async function allRecords(db) {
   const all = await inTx(db, 'records', 'readonly', (tx) => req(tx.objectStore('records').getAll()));
-  const by = { journal: [], problem: [], meeting: [], request: [], task: [], review: [] };
+  const by = { journal: [], problem: [], meeting: [], request: [], task: [], review: [], attachment: [] };
   for (const r of all) if (!r.deleted && by[r.type]) by[r.type].push(r);
   // A thread reads oldest first, by the server's time; replies not yet on the server come last.
   by.review.sort((a, b) => !a.updatedAt - !b.updatedAt

@@ -162,6 +162,8 @@ export function decorate(item, rec, ctx, editable = true) {
   on('.entry-edit', editable && (() => ctx.edit(rec)));
   on('.entry-discard', state === 'rejected' && (() => ctx.discard(rec)));
   on('.entry-history', rec.version && (() => ctx.history(rec)));
+  const photos = item.querySelector('.entry-photos');
+  if (photos && ctx.drawPhotos) ctx.drawPhotos(photos, rec);
 }
 
 // Each record's comments (批注), by the record's id: how many, how many are unread (newer than the version
@@ -221,6 +223,15 @@ export function renderCounts(waiting, rejected, lastSync, openRejected) {
   refused.onclick = openRejected;
   show(refused, rejected > 0);
   $('sync-last').textContent = lastSync ? t('lastSync', { time: when(lastSync) }) : t('neverSynced');
+}
+
+// The photos waiting for their bytes to go, and what keeps them: "send now" where they wait for Wi-Fi or a tap;
+// `ask` where the browser cannot say what the connection is and the person has not said yet.
+export function renderPhotos({ n, bytes: size, held }, ask) {
+  show($('sync-photos'), n > 0);
+  $('sync-photos-text').textContent = t('photosWaiting', { n, kb: Math.max(1, Math.round(size / 1024)) });
+  show($('photos-send'), held);
+  show($('photos-ask'), held && ask);
 }
 
 const STATUS = { syncing: 'syncing', synced: 'synced', offline: 'offline', retry: 'retry', serverError: 'serverError' };

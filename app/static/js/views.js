@@ -2,6 +2,7 @@
 // views is first opened; everything is drawn from the phone's records, so it all works offline.
 import { formOf, options } from './forms.js';
 import { confirmed, drawMonth, reached, reachedOn } from './monthly.js';
+import { photoControl } from './photos.js';
 import { milestone, moves, order, problemWith, promptFor } from './schema.js';
 import { paragraph, weeklySummary } from './summary.js';
 import { $, clone, dayOf, decorate, label, personName, pickable, problemFrom, show, t, thisWeek, today, value, weekText } from './ui.js';
@@ -14,11 +15,17 @@ const byId = (list) => new Map(list.map((r) => [r.id, r]));
 // The week's figures count only what the server has confirmed (never a refused or unsent entry), at the
 // moment the township's reports count too: monthly.js's `confirmed`, `reached` and `reachedOn`.
 
-// A small modal asking for the text a move needs (and a date, for a reply).
-function ask({ type, title, text, need, date, day }) {
+let promptPhotos = null;
+
+// A small modal asking for the text a move needs (and a date, for a reply), and photos of the result where
+// the move finishes the work.
+function ask({ type, title, text, need, date, day, photos }) {
   const dialog = $('prompt');
   const form = $('prompt-form');
   const el = form.elements;
+  promptPhotos ||= photoControl(form);
+  promptPhotos.clear();
+  show($('prompt-photos'), photos);
   $('prompt-title').textContent = title;
   $('prompt-label').textContent = label(type, need);
   el.text.value = text || '';
@@ -37,7 +44,7 @@ function ask({ type, title, text, need, date, day }) {
       const v = el.text.value.trim();
       // What the move needs is required here, whatever the field's own rule.
       const problem = (v ? problemWith(type, need, v) : t('check.required', { field: label(type, need) }))
-        || (date && problemWith(type, date, el.date.value || null));
+        || (date && problemWith(type, date, el.date.value || null)) || (photos && promptPhotos.problem());
       if (problem) {
         $('prompt-error').textContent = problem;
         show($('prompt-error'), true);
@@ -50,17 +57,21 @@ function ask({ type, title, text, need, date, day }) {
   });
 }
 
-// A status move; what it needs (a resolution, a reason, a reply and its date) is asked for and sent with it.
+// A status move; what it needs (a resolution, a reason, a reply and its date) is asked for and sent with it,
+// with the photos of the result taken there (not for a reopening: its photos come with the next finish).
 async function move(rec, m, ctx) {
   const values = { [m.field]: m.to };
+  let taken = { items: [], photos: [] };
   if (m.need) {
     const answer = await ask({ type: rec.type, title: promptFor(m.need) || m.label, need: m.need,
-      text: m.fresh ? '' : rec.fields[m.need], date: m.dated, day: m.dated && (rec.fields[m.dated] || today()) });
+      text: m.fresh ? '' : rec.fields[m.need], date: m.dated, day: m.dated && (rec.fields[m.dated] || today()),
+      photos: !m.fresh });
     if (!answer) return;
     values[m.need] = answer.text;
     if (m.dated) values[m.dated] = answer.date;
+    if (!m.fresh) taken = await promptPhotos.saved(rec.type, rec.id);
   }
-  await ctx.save(rec.type, rec.id, values);
+  await ctx.saveMany([{ type: rec.type, id: rec.id, values }, ...taken.items], taken.photos);
   ctx.message(t('saved'));
 }
 

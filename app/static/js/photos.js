@@ -1,0 +1,154 @@
+// Photos on a form: taken or chosen, downscaled in photo-worker.js, shown as thumbnails with an optional
+// caption, and saved with the record (an attachment record per photo, its bytes in the 'photos' store, in the
+// record's own transaction). Optional everywhere: a form saves the same without one.
+import { inTx, req, uuid } from './db.js';
+import { problemWith } from './schema.js';
+import { t } from './ui.js';
+
+let worker = null;
+let asks = 0;
+const waiting = new Map();
+
+function downscale(file) {
+  if (!worker) {
+    worker = new Worker(new URL('./photo-worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = ({ data }) => {
+      const done = waiting.get(data.n);
+      waiting.delete(data.n);
+      if (data.error) done.reject(new Error(data.error));
+      else done.resolve(data);
+    };
+  }
+  const n = ++asks;
+  return new Promise((resolve, reject) => {
+    waiting.set(n, { resolve, reject });
+    worker.postMessage({ n, file });
+  });
+}
+
+const el = (tag, props) => Object.assign(document.createElement(tag), props);
+
+function thumbItem(photo, onRemove) {
+  const li = el('li', { className: 'photo' });
+  const img = el('img', { src: URL.createObjectURL(photo.thumb), alt: '' });
+  const caption = el('input', { type: 'text', className: 'photo-caption', placeholder: t('photo.caption'),
+    enterKeyHint: 'done' });
+  caption.setAttribute('aria-label', t('photo.caption'));
+  caption.addEventListener('input', () => { photo.caption = caption.value.trim() || null; });
+  const remove = el('button', { type: 'button', className: 'photo-remove', textContent: t('photo.remove') });
+  remove.addEventListener('click', () => { URL.revokeObjectURL(img.src); li.remove(); onRemove(); });
+  li.append(img, caption, remove);
+  return li;
+}
+
+// Ask once, with the first photo, that the browser keep this phone's data even when space runs short.
+function askToPersist() {
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+}
+
+// The photo control of a form (its `.photos` block), or null when the form has none.
+export function photoControl(form) {
+  const box = form.querySelector('.photos');
+  if (!box) return null;
+  const list = box.querySelector('.photo-list');
+  const note = box.querySelector('.photo-note');
+  let pending = [];
+  let working = [];
+
+  async function add(file) {
+    note.textContent = t('photo.working');
+    try {
+      const photo = { id: uuid(), caption: null, ...(await downscale(file)) };
+      pending.push(photo);
+      list.append(thumbItem(photo, () => { pending = pending.filter((p) => p !== photo); }));
+      note.textContent = '';
+    } catch (error) {
+      note.textContent = t('photo.unreadable', { name: file.name || '' });
+    }
+  }
+
+  for (const input of box.querySelectorAll('input[type=file]')) {
+    input.addEventListener('change', () => {
+      const files = [...input.files];
+      input.value = '';
+      if (files.length) askToPersist();
+      for (const file of files) working.push(add(file));
+    });
+  }
+  return {
+    clear() {
+      for (const img of list.querySelectorAll('img')) URL.revokeObjectURL(img.src);
+      list.replaceChildren();
+      note.textContent = '';
+      pending = [];
+      working = [];
+    },
+    // What is wrong with a caption, in the schema's words (null when nothing is).
+    problem() {
+      for (const p of pending) {
+        const problem = p.caption && problemWith('attachment', 'caption', p.caption);
+        if (problem) return problem;
+      }
+      return null;
+    },
+    // The attachment records and their bytes for a record saved as (type, id), once every photo taken
+    // is ready (a save tapped while one is still being made waits for it rather than losing it).
+    async saved(type, id) {
+      await Promise.allSettled(working);
+      const items = pending.map((p) => ({ type: 'attachment', id: p.id, values: {
+        owner_type: type, owner_id: id, sha256: p.sha256, mime: 'image/jpeg', bytes: p.full.size,
+        width: p.width, height: p.height, caption: p.caption } }));
+      const photos = pending.map((p) => ({ id: p.id, owner: id, full: p.full, thumb: p.thumb, bytes: p.full.size,
+        sent: 0, state: 'waiting', error: null }));
+      return { items, photos };
+    },
+  };
+}
+
+// Every photo on the phone, by the record it belongs to (the cards' thumbnails).
+export async function photosByOwner(db) {
+  const all = await inTx(db, 'photos', 'readonly', (tx) => req(tx.objectStore('photos').getAll()));
+  const by = new Map();
+  for (const p of all) by.set(p.owner, [...(by.get(p.owner) || []), p]);
+  return by;
+}
+
+export async function forgetPhoto(db, id) {
+  return inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').delete(id));
+}
+
+let shownUrls = [];
+export function forgetThumbs() {
+  for (const url of shownUrls) URL.revokeObjectURL(url);
+  shownUrls = [];
+}
+
+// Why the server refused a photo's bytes, by its error code.
+const REFUSALS = ['digest_mismatch', 'not_an_image', 'too_many_pixels', 'wrong_type', 'not_a_photo', 'too_large'];
+export const refusal = (code) => t(`photoRefused.${REFUSALS.includes(code) ? code : 'other'}`);
+
+// A card's photos: the thumbnails kept on this phone, each saying whether it still waits to be sent or why it
+// was refused (with a way to remove it; the record stays), and a count of those taken on other phones.
+// shown: [{photo, reason: why it was refused, or null}], elsewhere: how many this phone has no bytes of.
+export function drawThumbs(slot, shown, elsewhere, remove) {
+  const items = shown.map(({ photo, reason }) => {
+    const li = el('li', { className: 'photo' });
+    li.dataset.state = reason === null ? photo.state : 'failed';
+    li.dataset.id = photo.id;
+    const url = URL.createObjectURL(photo.thumb);
+    shownUrls.push(url);
+    li.append(el('img', { src: url, alt: photo.caption || t('photo.alt') }));
+    if (li.dataset.state === 'failed') {
+      li.append(el('span', { className: 'photo-state', textContent: t('photo.failed', { reason }) }));
+      const button = el('button', { type: 'button', className: 'photo-remove', textContent: t('photo.remove') });
+      button.addEventListener('click', () => remove(photo));
+      li.append(button);
+    } else if (photo.state !== 'done') {
+      li.append(el('span', { className: 'photo-state', textContent: t('photo.waiting') }));
+    }
+    return li;
+  });
+  if (elsewhere) items.push(el('li', { className: 'photo-elsewhere', textContent: t('photo.elsewhere', { n: elsewhere }) }));
+  slot.hidden = items.length === 0;
+  slot.replaceChildren(...items);
+}

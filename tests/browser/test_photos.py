@@ -1,0 +1,174 @@
+"""Photos on the phone: taken offline, kept through a reload, made small, sent after the records in chunks that
+resume from the server's offset after a cut, and then kept on the phone only as a thumbnail."""
+import base64
+import hashlib
+import io
+
+import pytest
+from PIL import ExifTags, Image
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+from .conftest import entry, log_in, records, sync_now, wait_controlled, wait_synced
+
+pytestmark = pytest.mark.browser
+
+CHUNK = 64 * 1024
+
+
+@pytest.fixture(autouse=True)
+def photo_dir(app, tmp_path):
+    app.config["ATTACHMENT_DIR"] = str(tmp_path / "photos")
+    return tmp_path / "photos"
+
+
+def camera_jpeg(size=(4000, 3000), orientation=None) -> bytes:
+    """A 12-megapixel camera photo as a phone's camera app writes it: sensor-like noise over a scene, quality 92,
+    with the place it was taken (GPS) and, if given, the EXIF orientation of a phone held upright."""
+    width, height = size
+    scene = Image.merge("RGB", [Image.linear_gradient("L").resize(size).rotate(angle, expand=False)
+                                for angle in (0, 90, 180)])
+    noise = Image.effect_noise(size, 24).convert("RGB")
+    photo = Image.blend(scene, noise, 0.18)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Phone"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({ExifTags.GPS.GPSLatitudeRef: "N",
+                                              ExifTags.GPS.GPSLatitude: (30.0, 15.0, 0.0)})
+    if orientation:
+        exif[ExifTags.Base.Orientation] = orientation
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=92, exif=exif)
+    return out.getvalue()
+
+
+def phone_photos(page) -> list[dict]:
+    """The phone's `photos` store, each blob as base64 (or None once dropped)."""
+    return page.evaluate("""async () => {
+      const { getSession, inTx, openUser, req } = await import(document.querySelector('script[type=module]').src.replace('field.js', 'db.js'));
+      const db = await openUser((await getSession()).user.id);
+      const all = await inTx(db, 'photos', 'readonly', (tx) => req(tx.objectStore('photos').getAll()));
+      db.close();
+      const b64 = async (blob) => {
+        if (!blob) return null;
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        let s = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        return btoa(s);
+      };
+      return Promise.all(all.map(async (p) => ({ id: p.id, owner: p.owner, state: p.state, sent: p.sent,
+        full: await b64(p.full), thumb: await b64(p.thumb) })));
+    }""")
+
+
+def thumbnail_shown(item) -> None:
+    img = item.locator(".entry-photos .photo img")
+    expect(img).to_have_count(1)
+    img.evaluate("img => img.decode()")
+    assert img.evaluate("img => img.naturalWidth") > 0
+
+
+def test_a_photo_taken_offline_survives_reload_resumes_after_a_cut_and_leaves_only_its_thumbnail(
+        context, page, server, app, photo_dir):
+    patches = []
+    page.on("request", lambda r: r.method == "PATCH" and patches.append(int(r.headers["upload-offset"])))
+    log_in(page, server)
+    wait_controlled(page)
+    wait_synced(page)
+    context.set_offline(True)
+    server.hits.clear()
+    assert page.reload().from_service_worker
+
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("村口水渠渗漏，拍照留底")
+    camera = camera_jpeg(orientation=6)  # the phone held upright: 3000 wide, 4000 high once turned
+    form.locator(".photo-take input").set_input_files({"name": "IMG_0001.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": camera})
+    expect(form.locator(".photo-list .photo img")).to_have_count(1)
+    form.locator(".photo-caption").fill("渗漏处")
+    form.locator("[type=submit]").click()
+    expect(page.locator("#journal-saved")).not_to_be_empty()
+    expect(form.locator(".photo-list .photo")).to_have_count(0)  # the form is ready for the next entry
+
+    item = entry(page, "村口水渠渗漏")
+    thumbnail_shown(item)
+    expect(item.locator(".photo")).to_have_attribute("data-state", "waiting")
+    page.reload()
+    thumbnail_shown(item)
+    assert not [hit for hit in server.app_hits() if "/api/" in hit], "offline: nothing reaches the server"
+
+    [kept] = phone_photos(page)
+    full = base64.b64decode(kept["full"])
+    with Image.open(io.BytesIO(full)) as small:
+        assert small.format == "JPEG" and small.size == (1200, 1600), "upright, long edge 1600"
+        assert not small.getexif(), "the place and camera are not kept"
+    assert len(full) < len(camera) / 8
+
+    # Online: the records go first; the browser does not say what the connection is, so the phone asks once.
+    cut = {"done": False}
+
+    def cut_the_second_chunk(route):
+        offset = int(route.request.headers.get("upload-offset", "0"))
+        if route.request.method == "PATCH" and offset > 0 and not cut["done"]:
+            cut["done"] = True
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    page.route("**/api/attachments/*", cut_the_second_chunk)
+    context.set_offline(False)
+    expect(item).to_have_attribute("data-state", "confirmed")
+    ask = page.locator("#photos-ask")
+    expect(ask).to_be_visible()
+    expect(page.locator("#sync-photos-text")).to_contain_text("照片待发送：1 张")
+    assert patches == [], "photos wait until the person says"
+    page.click("#photos-auto")
+    expect(ask).to_be_hidden()
+    _wait(lambda: cut["done"], message=lambda: f"{patches} {len(full)}")
+    [row] = records(app, "Attachment")
+    assert 0 < row["received"] < len(full), "the cut left half an upload on the server"
+    expect(item.locator(".photo")).to_have_attribute("data-state", "waiting")
+
+    page.unroute("**/api/attachments/*")
+    received, before = row["received"], len(patches)
+    sync_now(page)
+    expect(item.locator(".photo")).to_have_attribute("data-state", "done")
+    assert patches.count(0) == 1, f"never again from zero: {patches}"
+    assert patches[before] == received, f"resumed from the server's offset {received}: {patches}"
+    assert patches[before:] == list(range(received, len(full), CHUNK)), "each byte after the cut sent once"
+
+    [row] = records(app, "Attachment")
+    assert row["completed_at"] is not None and row["caption"] == "渗漏处"
+    assert (row["width"], row["height"]) == (1200, 1600)
+    files = [p for p in photo_dir.rglob("*") if p.is_file() and not p.name.endswith(".thumb.jpg")]
+    assert len(files) == 1 and files[0].read_bytes() == full, "one file, byte for byte the phone's photo"
+    assert row["sha256"] == hashlib.sha256(full).hexdigest()
+
+    [kept] = phone_photos(page)
+    assert kept["full"] is None and kept["thumb"], "only the thumbnail stays on the phone"
+    page.reload()
+    thumbnail_shown(item)
+    expect(page.locator("#sync-photos")).to_be_hidden()
+
+    # The township sees it.
+    township = context.browser.new_context()
+    desk = township.new_page()
+    log_in_township(desk, server)
+    answer = desk.request.get(f"{server}/api/attachments/{row['id']}")
+    assert answer.status == 200 and answer.body() == full
+    township.close()
+
+
+def _wait(condition, seconds=15, message=lambda: "timed out"):
+    import time
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, message()
+        time.sleep(0.05)
+
+
+def log_in_township(page, server):
+    page.goto(f"{server}/login")
+    page.fill("#login-form [name=username]", "staff1")
+    page.fill("#login-form [name=password]", PASSWORD)
+    page.click("#login-form [type=submit]")
+    page.wait_for_url(f"{server}/township**")
