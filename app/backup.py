@@ -4,6 +4,11 @@ SQLite: the online backup API copies the file inside one read transaction, so th
 stood at one moment, and in WAL mode writers never wait for it. PostgreSQL: pg_dump in its custom format (one
 snapshot too; restore with pg_restore, see docs/deployment.md). Either way the file appears under its name only
 once it is complete, readable by its owner alone: it holds residents' names and phone numbers.
+
+Photos: when they are files (the default storage, instance ATTACHMENT_DIR), the folder is copied after the
+database into `attachments/` beside the backup, the same way (each file under a `.partial` name until complete,
+owner-only). Photo files never change once complete, so that one folder serves every dated backup: each run
+adds the new photos and refreshes the uploads in progress (`partial/`), and keeps the photos of older backups.
 """
 from __future__ import annotations
 
@@ -25,14 +30,27 @@ class BackupError(Exception):
 
 
 @dataclass(frozen=True)
+class PhotoCopy:
+    folder: Path
+    copied: int      # files copied this time
+    kept: int        # files that were there already, unchanged
+
+
+@dataclass(frozen=True)
 class Backup:
     path: Path
     size: int
     kind: str
+    photos: PhotoCopy | None = None   # None: the photos are not files on this server (or there are none yet)
 
 
-def back_up(engine: sa.Engine, path: Path, overwrite: bool = False) -> Backup:
-    """Write a backup of the engine's database to `path`, or to a dated file in it when it is a folder."""
+APP_PHOTOS = object()  # back_up's default: the running app's photo folder, when it keeps photos as files
+PHOTO_FOLDER = "attachments"
+
+
+def back_up(engine: sa.Engine, path: Path, overwrite: bool = False, photos=APP_PHOTOS) -> Backup:
+    """Write a backup of the engine's database to `path`, or to a dated file in it when it is a folder; then
+    copy the photo folder (`photos`: a folder, None for none) into `attachments/` beside it."""
     dialect = engine.dialect.name
     if dialect not in KINDS:
         raise BackupError(f"Backups work on SQLite and PostgreSQL, not {dialect}.")
@@ -48,7 +66,64 @@ def back_up(engine: sa.Engine, path: Path, overwrite: bool = False) -> Backup:
         partial.replace(destination)
     finally:
         partial.unlink(missing_ok=True)
-    return Backup(destination, destination.stat().st_size, kind)
+    source = app_photo_folder() if photos is APP_PHOTOS else photos
+    copied = copy_photos(Path(source), destination.parent / PHOTO_FOLDER) if source else None
+    return Backup(destination, destination.stat().st_size, kind, copied)
+
+
+def app_photo_folder() -> Path | None:
+    """The app's photo folder when its photos are files there (not an object store), else None."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return None
+    from .attachments.storage import FileStorage, storage
+
+    store = storage()
+    return store.root if isinstance(store, FileStorage) and store.root.is_dir() else None
+
+
+def copy_photos(source: Path, target: Path) -> PhotoCopy:
+    """Bring `target` up to date with the photo folder `source`: complete photos are added (never removed:
+    older backups need them), the uploads in progress under `partial/` mirrored as they stand now."""
+    target.mkdir(mode=0o700, exist_ok=True)
+    copied = kept = 0
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name.endswith((".tmp", ".partial")):
+            continue
+        copy = target / path.relative_to(source)
+        if same_file(path, copy):
+            kept += 1
+            continue
+        copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_copy(path, copy)
+        copied += 1
+    in_progress = source / "partial"
+    for stale in (target / "partial").glob("*"):
+        if stale.is_file() and not (in_progress / stale.name).exists():  # completed (or dropped) since
+            stale.unlink()
+    return PhotoCopy(target, copied, kept)
+
+
+def same_file(path: Path, copy: Path) -> bool:
+    try:
+        mine, theirs = path.stat(), copy.stat()
+    except FileNotFoundError:
+        return False
+    return mine.st_size == theirs.st_size and mine.st_mtime_ns == theirs.st_mtime_ns
+
+
+def private_copy(path: Path, copy: Path) -> None:
+    """`path` copied to `copy` (its time kept, for the next run to compare), whole before it has its name."""
+    partial = copy.with_name(copy.name + ".partial")
+    try:
+        private_file(partial)
+        shutil.copyfile(path, partial)
+        shutil.copystat(path, partial)
+        os.chmod(partial, 0o600)
+        partial.replace(copy)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def destination_of(path: Path, suffix: str, overwrite: bool) -> Path:

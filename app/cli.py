@@ -143,6 +143,8 @@ def backup(path, overwrite):
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Wrote {made.path}: {made.kind}, {backups.size_text(made.size)}.")
+    if made.photos is not None:
+        click.echo(f"Photos in {made.photos.folder}: {made.photos.copied} copied, {made.photos.kept} there already.")
 
 
 def init_app(app: Flask) -> None:

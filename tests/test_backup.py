@@ -25,6 +25,13 @@ from .conftest import make_app, on_both_databases, postgres_url
 database_url = on_both_databases()
 
 
+@pytest.fixture(autouse=True)
+def photo_dir(app, tmp_path):
+    """The app's photos in a folder of the test's own (none there unless a test puts some)."""
+    app.config["ATTACHMENT_DIR"] = str(tmp_path / "photos")
+    return tmp_path / "photos"
+
+
 def log_in(client, username: str) -> dict:
     response = client.post("/api/auth/token", json={"username": username, "password": demo.PASSWORD,
                                                     "device_name": f"{username}'s phone"})
@@ -235,3 +242,41 @@ def test_backups_into_a_folder_get_a_dated_name_only_their_owner_may_read(app, f
     assert refused.exit_code != 0 and "exists already" in refused.output
     assert [p.name for p in folder.iterdir()] == [made.name]
     assert runner.invoke(args=["backup", str(made), "--overwrite"]).exit_code == 0
+
+
+def test_the_photo_folder_is_copied_beside_the_backup_and_kept_up_to_date(app, world, runner, photo_dir, tmp_path,
+                                                                         pg_tools):
+    photos = photo_dir
+    (photos / "partial").mkdir(parents=True)
+    first = {"a1": b"\xff\xd8 photo one", "a1.thumb.jpg": b"\xff\xd8 thumb one", "partial/b2": b"half of it"}
+    for key, data in first.items():
+        (photos / key).write_bytes(data)
+    (photos / "a1.thumb.jpg.tmp").write_bytes(b"a put that never finished")
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    backup(runner, folder / "night-1")
+    copy = folder / "attachments"
+    assert {str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file()} == set(first)
+    for key, data in first.items():
+        assert (copy / key).read_bytes() == data
+        assert stat.S_IMODE((copy / key).stat().st_mode) == 0o600  # residents' photos
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o700
+
+    # The next night: b2 completed and the partial went; a photo of an older backup's is kept for it.
+    (photos / "partial" / "b2").unlink()
+    (photos / "b2").write_bytes(b"\xff\xd8 photo two")
+    (photos / "a1").unlink()  # gone from the server since: the older backups, whose database lists it, need it
+    backup(runner, folder / "night-2")
+    assert sorted(p.name for p in folder.iterdir()) == ["attachments", "night-1", "night-2"]
+    assert (copy / "b2").read_bytes() == b"\xff\xd8 photo two"
+    assert (copy / "a1").read_bytes() == first["a1"]
+    assert not (copy / "partial" / "b2").exists()
+    assert not list(copy.rglob("*.partial")) and not list(copy.rglob("*.tmp"))
+
+
+def test_a_backup_without_photo_files_copies_none(app, world, runner, tmp_path, pg_tools):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    backup(runner, folder)
+    assert [p.suffix for p in folder.iterdir()] in ([".sqlite"], [".dump"])

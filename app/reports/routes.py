@@ -1,7 +1,7 @@
-"""Weekly report (HTML, CSV, XLSX), charts (SVG) and the SQLite export. Views stay thin."""
+"""Weekly report (HTML, CSV, XLSX), charts (SVG), the SQLite export and the zip with the photos. Views stay thin."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +10,7 @@ from ..dates import day_text
 from ..township import records
 from ..township.routes import township_required
 from . import bp, charts, formats, ledgers
-from .export import export_sqlite
+from .export import export_sqlite, export_zip
 from .figures import METRICS, Week, report, village_figures
 from .summary import weekly_summary
 
@@ -100,3 +100,13 @@ def export():
     body = export_sqlite(records.request_actor())
     return Response(body, mimetype="application/vnd.sqlite3",
                     headers={"Content-Disposition": "attachment; filename=zhucun-export.sqlite"})
+
+
+@bp.get("/export.zip")
+@township_required
+def export_with_photos():
+    archive = export_zip(records.request_actor())
+    response = send_file(archive, mimetype="application/zip", as_attachment=True,
+                         download_name="zhucun-export.zip", max_age=0)
+    response.headers["Cache-Control"] = "no-store"  # residents' photos: never kept by a shared PC
+    return response

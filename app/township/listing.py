@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 
 from .. import labels, scope
-from . import bp, filters, queries, records
+from . import bp, filters, photos, queries, records
 from .filters import Filters
 
 
@@ -54,6 +54,7 @@ class ListPage:
     date_label: str | None = None               # the date range's legend; None: no date range
     search_placeholder: str | None = None
     toggles: list[Toggle] = field(default_factory=list)
+    photos: dict = field(default_factory=dict)  # {record id: its photos (photos.PhotoView)}, one query a page
 
     @property
     def unknown_village(self) -> bool:
@@ -95,6 +96,7 @@ def records_page(rtype: str, page_of: Callable, *, date_label: str, toggles=()) 
     if not f.unknown_village:
         rows = page_of(current_user, f)
         page.items = records.views(records.request_actor(), rtype, rows.items)
+        page.photos = photos.of_records(current_user, rtype, [item.id for item in page.items])
         page.pagination = ViewPagination(rows, page.items)
     return page
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sync.types import TOWNSHIP_ROLES, TYPES
 
 from .. import labels, sync_service
-from . import bp, dispatch, queries, records, review
+from . import bp, dispatch, photos, queries, records, review
 from .forms import RecordActionForm, ReopenForm
 from .routes import fmt_time, record_url, township_required
 
@@ -29,13 +29,15 @@ def record(rtype, record_id):
     status = item.fields.get("status")
     comments = sync_service.thread(current_user, rtype, record_id) or []
     mark = review.mark_of(current_user, rtype, record_id)
+    shown = photos.of_records(current_user, rtype, [row.id]).get(row.id, [])
     return render_template(
         "township/record.html", item=item, related=related,
         thread=review.thread_views(comments), decisions=review.decision_choices(),
         mark=mark, marked_at=fmt_time(mark.marked_at) if mark else "",
         can_comment=role in TYPES["review"].writers and not item.deleted,
         gate=dispatch.task_gate(current_user, item),
-        history=records.history_views(actor, rtype, row.unit_id, entries),
+        photos=shown, thumb_edge=photos.SHOWN_EDGE,
+        history=records.with_photos(records.history_views(actor, rtype, row.unit_id, entries), shown),
         field_names=list(TYPES[rtype].fields),
         can_write=role in TYPES[rtype].writers,
         can_verify=rtype == "problem" and role in TOWNSHIP_ROLES and status == "resolved",

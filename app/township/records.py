@@ -195,6 +195,7 @@ class HistoryEntry:
     status: str        # applied | merged
     changes: list[Change]
     conflicts: list[Conflict]
+    photo: object | None = None   # a photo added to the record (township.photos.PhotoView): the entry says so
 
 
 def history_views(actor: Actor, rtype: str, unit_id: int, entries: list[dict]) -> list[HistoryEntry]:
@@ -218,3 +219,14 @@ def history_views(actor: Actor, rtype: str, unit_id: int, entries: list[dict]) -
                      for n in names],
             conflicts=conflict_views(rtype, entry.get("conflicts"), full)))
     return out
+
+
+def with_photos(history: list[HistoryEntry], photos: list) -> list[HistoryEntry]:
+    """The history with an entry "photo added" for each of the record's photos, where it arrived among the
+    changes (both in the server's time), numbered again from 1."""
+    added = [HistoryEntry(number=0, user=p.author, device=None, at="", received=p.added_text, status="applied",
+                          changes=[], conflicts=[], photo=p) for p in photos]
+    merged = sorted(history + added, key=lambda e: (e.received, e.photo is not None))  # stable: ties keep order
+    for number, entry in enumerate(merged, start=1):
+        entry.number = number
+    return merged

@@ -31,7 +31,7 @@ from sync.types import TYPES
 from .. import labels, scope
 from ..extensions import db
 from ..models import FIELD_ROLES, SYNCED_MODELS, Review, ReviewMark, Unit, User, utcnow
-from . import filters, records
+from . import filters, photos, records
 from .filters import Filters
 from .listing import ViewPagination
 from .queries import OPEN_PROBLEM, PER_PAGE, REQUEST_WAIT, WAITING_REQUEST, to_local
@@ -157,6 +157,7 @@ class QueueItem:
     comments: int
     attention: str | None = None   # one of ATTENTION, or None for a plain change
     why: str = ""                  # ... said in words
+    photos: list = field(default_factory=list)  # photos.PhotoView, oldest first
 
     @property
     def village_name(self) -> str:
@@ -296,6 +297,7 @@ def queue_page(user: User, f: Filters, per_page: int = PER_PAGE) -> QueuePage:
     rows = pagination.items
     loaded = _load_views(user, rows)
     counts = comment_counts(loaded)
+    found = photos.of_owners(user, loaded)
     units = {u.id: u for u in scope.villages(user)}
     attention: list[QueueItem] = []
     groups: dict[int, VillageGroup] = {}
@@ -309,7 +311,7 @@ def queue_page(user: User, f: Filters, per_page: int = PER_PAGE) -> QueuePage:
             day=record_day(view), changed=view.updated_text, summary=summary(view),
             status=view.fields.get("status"), urgent=bool(view.fields.get("urgent")),
             reason=_reason(r.seen, view.version), seen=r.seen, comments=counts.get((r.type, r.id), 0),
-            attention=key, why=why_text(key, view))
+            attention=key, why=why_text(key, view), photos=found.get((r.type, r.id), []))
         if key:
             attention.append(item)
             continue

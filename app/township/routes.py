@@ -15,7 +15,7 @@ from ..api.routes import revoke
 from ..extensions import login_manager
 from ..models import utcnow
 from ..names import person
-from . import bp, filters, listing, queries, records
+from . import bp, filters, listing, photos, queries, records
 from . import devices as device_list
 from .forms import RevokeForm
 
@@ -165,4 +165,5 @@ def tasks():
     rows = queries.tasks_page(current_user, f)
     items = records.views(records.request_actor(), "task", rows.items)
     return _render_list("township/tasks.html", "task", villages, f, pagination=listing.ViewPagination(rows, items),
-                        items=items, **context)
+                        items=items, task_photos=photos.of_records(current_user, "task", [t.id for t in items]),
+                        **context)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
-from .conftest import entry, log_in, records, sync_now, wait_controlled, wait_synced
+from .conftest import entry, item, log_in, open_view, records, sync_now, synced_then_offline, wait_synced
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,8 @@ def camera_jpeg(size=(4000, 3000), orientation=None) -> bytes:
     width, height = size
     scene = Image.merge("RGB", [Image.linear_gradient("L").resize(size).rotate(angle, expand=False)
                                 for angle in (0, 90, 180)])
-    noise = Image.effect_noise(size, 24).convert("RGB")
-    photo = Image.blend(scene, noise, 0.18)
+    noise = Image.effect_noise(size, 64).convert("RGB")
+    photo = Image.blend(scene, noise, 0.5)  # grainy, so the small photo still takes several chunks
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "Phone"
     exif.get_ifd(ExifTags.IFD.GPSInfo).update({ExifTags.GPS.GPSLatitudeRef: "N",
@@ -72,12 +72,7 @@ def test_a_photo_taken_offline_survives_reload_resumes_after_a_cut_and_leaves_on
         context, page, server, app, photo_dir):
     patches = []
     page.on("request", lambda r: r.method == "PATCH" and patches.append(int(r.headers["upload-offset"])))
-    log_in(page, server)
-    wait_controlled(page)
-    wait_synced(page)
-    context.set_offline(True)
-    server.hits.clear()
-    assert page.reload().from_service_worker
+    synced_then_offline(context, page, server)
 
     form = page.locator("#journal-form")
     form.locator("[name=text]").fill("村口水渠渗漏，拍照留底")
@@ -100,9 +95,9 @@ def test_a_photo_taken_offline_survives_reload_resumes_after_a_cut_and_leaves_on
     [kept] = phone_photos(page)
     full = base64.b64decode(kept["full"])
     with Image.open(io.BytesIO(full)) as small:
-        assert small.format == "JPEG" and small.size == (1200, 1600), "upright, long edge 1600"
+        assert small.format in ("WEBP", "JPEG") and small.size == (1200, 1600), "upright, long edge 1600"
         assert not small.getexif(), "the place and camera are not kept"
-    assert len(full) < len(camera) / 8
+    assert len(full) < len(camera) / 8 and len(full) > 2 * CHUNK
 
     # Online: the records go first; the browser does not say what the connection is, so the phone asks once.
     cut = {"done": False}
@@ -172,3 +167,119 @@ def log_in_township(page, server):
     page.fill("#login-form [name=password]", PASSWORD)
     page.click("#login-form [type=submit]")
     page.wait_for_url(f"{server}/township**")
+
+
+def small_jpeg(color=(120, 90, 60)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def add_photo(scope, data: bytes, name: str = "photo.jpg", caption: str | None = None) -> None:
+    """Choose a photo from the album on the form or dialog `scope`, and wait until it is made small."""
+    shown = scope.locator(".photo-list .photo")
+    n = shown.count()
+    scope.locator(".photo-pick input").set_input_files({"name": name, "mimeType": "image/jpeg", "buffer": data})
+    expect(shown).to_have_count(n + 1)
+    if caption:
+        shown.nth(n).locator(".photo-caption").fill(caption)
+
+
+ON_MOBILE_DATA = """Object.defineProperty(navigator, 'connection', { configurable: true, value: Object.assign(
+  new EventTarget(), { type: 'cellular', effectiveType: '3g' }) });"""
+
+
+def test_on_mobile_data_photos_wait_for_send_now_and_records_do_not(context, page, server, app):
+    context.add_init_script(ON_MOBILE_DATA)
+    patches = []
+    page.on("request", lambda r: r.method == "PATCH" and patches.append(r.url))
+    log_in(page, server)
+    wait_synced(page)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("看了新修的机耕道")
+    add_photo(form, small_jpeg())
+    form.locator("[type=submit]").click()
+    item = entry(page, "新修的机耕道")
+    expect(item).to_have_attribute("data-state", "confirmed")  # the record went at once
+    expect(page.locator("#sync-photos-text")).to_contain_text("照片待发送：1 张，约")
+    expect(page.locator("#photos-send")).to_be_visible()
+    expect(page.locator("#photos-ask")).to_be_hidden()  # the browser says it is mobile data: nothing to ask
+    sync_now(page)
+    assert patches == [], "no photo bytes over mobile data unless asked"
+    [row] = records(app, "Attachment")
+    assert row["completed_at"] is None
+
+    page.click("#photos-send")
+    expect(item.locator(".photo")).to_have_attribute("data-state", "done")
+    expect(page.locator("#sync-photos")).to_be_hidden()
+    [row] = records(app, "Attachment")
+    assert row["completed_at"] is not None and len(patches) >= 1
+
+
+def test_a_refused_photo_says_why_and_the_record_stays(context, page, server, app):
+    log_in(page, server)
+    wait_synced(page)
+    page.evaluate("""async () => {
+      const { getSession, openUser, setMeta } = await import(document.querySelector('script[type=module]').src.replace('field.js', 'db.js'));
+      const db = await openUser((await getSession()).user.id);
+      await setMeta(db, 'photoSending', 'auto');
+      db.close();
+    }""")
+    page.reload()
+    wait_synced(page)
+    page.route("**/api/attachments/*", lambda route: route.fulfill(
+        status=422, content_type="application/json", headers={"Upload-Offset": "0"},
+        body='{"error": {"code": "not_an_image", "message": "The bytes are not an image."}}')
+        if route.request.method == "PATCH" else route.continue_())
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("议事亭开会，群众提了三条意见")
+    add_photo(form, small_jpeg())
+    form.locator("[type=submit]").click()
+    item = entry(page, "议事亭开会")
+    photo = item.locator(".photo")
+    expect(photo).to_have_attribute("data-state", "failed")
+    expect(photo.locator(".photo-state")).to_contain_text("服务器无法识别这张图片")
+    expect(item).to_have_attribute("data-state", "confirmed")
+    assert records(app, "Journal", text="议事亭开会，群众提了三条意见")
+    expect(page.locator("#sync-photos")).to_be_hidden()  # nothing waits: it was refused, and says so
+
+    photo.locator(".photo-remove").click()
+    expect(item.locator(".photo")).to_have_count(0)
+    expect(item).to_be_visible()
+
+
+def test_a_problem_with_a_photo_before_and_one_after(context, page, server, app):
+    log_in(page, server)
+    wait_synced(page)
+    open_view(page, "problems")
+    page.click("[data-new=problem]")
+    form = page.locator("#problem-form")
+    form.locator("[name=title]").fill("三组水渠堵塞")
+    add_photo(form, small_jpeg((30, 90, 160)), caption="整改前")
+    form.locator("[type=submit]").click()
+    expect(form).to_be_hidden()
+    problem = item(page, "problem", "三组水渠堵塞")
+    expect(problem).to_have_attribute("data-state", "confirmed")
+    expect(problem.locator(".entry-photos .photo")).to_have_count(1)
+
+    problem.locator("[data-move=resolved]").click()
+    dialog = page.locator("#prompt")
+    expect(dialog.locator("#prompt-photos")).to_be_visible()
+    dialog.locator("[name=text]").fill("组织村民清淤")
+    add_photo(dialog, small_jpeg((60, 160, 60)), caption="整改后")
+    dialog.locator("[type=submit]").click()
+    expect(dialog).to_be_hidden()
+    page.select_option("#problem-filter", "all")
+    expect(problem).to_have_attribute("data-status", "resolved")
+    expect(problem.locator(".entry-photos .photo")).to_have_count(2)
+    expect(problem).to_have_attribute("data-state", "confirmed")
+    [owner] = records(app, "Problem", title="三组水渠堵塞")
+    shots = records(app, "Attachment", owner_id=owner["id"])
+    assert sorted(r["caption"] for r in shots) == ["整改前", "整改后"]
+    assert {r["owner_type"] for r in shots} == {"problem"}
+
+    # Reopening asks for a reason, not for photos.
+    problem.locator("[data-move=open]").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#prompt-photos")).to_be_hidden()
+    page.click("#prompt-cancel")

@@ -123,3 +123,13 @@ export function uuid() {
   const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+// Every photo on the phone, by the record it belongs to (the cards' thumbnails), and forgetting one.
+export async function photosByOwner(db) {
+  const all = await inTx(db, 'photos', 'readonly', (tx) => req(tx.objectStore('photos').getAll()));
+  const by = new Map();
+  for (const p of all) by.set(p.owner, [...(by.get(p.owner) || []), p]);
+  return by;
+}
+
+export const forgetPhoto = (db, id) => inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').delete(id));

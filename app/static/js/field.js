@@ -4,11 +4,10 @@
 // #problems, #pavilion, #tasks, #week. The views other than the journal live in views.js and their markup in
 // a fragment of the server's (the `views-slot`'s URL), both fetched when one is first opened and precached by
 // the service worker for offline use: the first load carries only what the journal needs.
-import { PENDING_LOGOUTS, countOutbox, getMeta, getSession, getShared, openUser, setMeta, setSession } from './db.js';
+import { PENDING_LOGOUTS, countOutbox, forgetPhoto, getMeta, getSession, getShared, openUser, photosByOwner, setMeta,
+  setSession } from './db.js';
 import { formOf } from './forms.js';
 import { acknowledge, allRecords, discard, rejected, restore, saveMany } from './outbox.js';
-import { drawThumbs, forgetPhoto, forgetThumbs, photosByOwner, refusal } from './photos.js';
-import { connectionKind, sendPhotos, waitingPhotos } from './uploads.js';
 import { registerWorker, requestBackgroundSync, storageReport } from './pwa.js';
 import { explain, loadSchema, typeLabel } from './schema.js';
 import { Syncer } from './sync.js';
@@ -93,7 +92,7 @@ async function main() {
   let ended = false; // the session ended on this phone: nothing is drawn or synced any more
 
   const ctx = {
-    db, session, me, people: [], data: null, signedOut: null,
+    db, session, me, people: [], data: null, signedOut: null, photos: new Map(), thumbs: null,
     refresh,
     end() {
       ended = true;
@@ -113,6 +112,8 @@ async function main() {
     },
     // A card's photos: this phone's thumbnails (waiting, sent, or refused and why), and how many others have.
     drawPhotos(slot, rec) {
+      if (!ctx.thumbs) return;
+      const { drawThumbs, refusal } = ctx.thumbs;
       const attached = ctx.data.attachment.filter((a) => a.fields.owner_id === rec.id);
       const kept = ctx.photos.get(rec.id) || [];
       const shown = kept.map((photo) => {
@@ -160,20 +161,41 @@ async function main() {
   }
 
   // The photos' bytes go after the records, when the connection (or the person) allows.
+  // uploads.js loads once this phone has a photo (it is precached, so offline too).
   let photoPolicy = (await getMeta(db, 'photoSending')) || null; // 'auto' | 'manual', asked where the browser cannot tell
   let uploading = null;
-  const photosMayGo = (now) => now || (connectionKind() === 'unknown' ? photoPolicy === 'auto' : connectionKind() === 'wifi');
+  const uploads = () => import('./uploads.js');
+  const mayGo = (kind, now) => now || (kind === 'unknown' ? photoPolicy === 'auto' : kind === 'wifi');
+  const showPhotos = (kind, left) => ui.renderPhotos(left, kind === 'unknown' && !photoPolicy);
   function sendPhotosNow(now = false) {
-    uploading ||= sendPhotos(db, session, photosMayGo(now))
-      .then((left) => { ui.renderPhotos(left, connectionKind() === 'unknown' && !photoPolicy); return refresh(); })
-      .catch(() => {})
-      .finally(() => { uploading = null; });
+    if (!ctx.photos.size) return Promise.resolve();
+    uploading ||= uploads().then(async (u) => {
+      const kind = u.connectionKind();
+      showPhotos(kind, await u.sendPhotos(db, session, mayGo(kind, now)));
+      return refresh();
+    }).catch(() => {}).finally(() => { uploading = null; });
     return uploading;
+  }
+  async function drawWaitingPhotos() {
+    if (uploading) return; // it says what is left when it ends
+    if (!ctx.photos.size) return ui.renderPhotos({ n: 0, bytes: 0, held: false }, false);
+    const u = await uploads();
+    const kind = u.connectionKind();
+    showPhotos(kind, await u.waitingPhotos(db, mayGo(kind, false)));
   }
   async function photosChosen(policy) {
     photoPolicy = policy;
     await setMeta(db, 'photoSending', policy);
     await sendPhotosNow(policy === 'auto');
+  }
+
+  // Once a day, after a sync that ended well: what is closed, on the server and old leaves the phone.
+  async function tidy() {
+    if ((await getMeta(db, 'tidiedOn')) === ui.today()) return;
+    await setMeta(db, 'tidiedOn', ui.today());
+    const gone = await (await import('./housekeeping.js')).prune(db);
+    if (gone.records) await refresh();
+    storageReport().then(ui.renderStorage).catch(() => {});
   }
 
   async function changed() {
@@ -189,7 +211,9 @@ async function main() {
     ctx.data = data;
     ctx.photos = await photosByOwner(db);
     ctx.attachments = new Map(data.attachment.map((a) => [a.id, a]));
-    forgetThumbs();
+    // photos.js draws the cards' photos; loaded once there are some.
+    ctx.thumbs = ctx.photos.size || data.attachment.length ? await import('./photos.js') : null;
+    if (ctx.thumbs) ctx.thumbs.forgetThumbs();
     ctx.people = (await getMeta(db, 'people')) || [];
     ui.setPeople(ctx.people);
     ctx.byId = new Map(Object.keys(VIEW_OF).flatMap((type) => data[type].map((r) => [r.id, r])));
@@ -203,7 +227,7 @@ async function main() {
     if (view === 'journal') ui.renderList(data.journal, { ...ctx, problems: data.problem });
     else (await loadViews()).render(view, data, ctx);
     await counts();
-    if (!uploading) ui.renderPhotos(await waitingPhotos(db, photosMayGo(false)), connectionKind() === 'unknown' && !photoPolicy);
+    await drawWaitingPhotos();
     if (ui.$('thread').open) (await import('./thread.js')).draw(ctx);
   }
 
@@ -279,7 +303,7 @@ async function main() {
       if (ui.today() !== drawnOn) await refresh();
       // "Synced" is never said while a refused entry waits for a fix.
       ui.renderStatus({ ...event.detail, rejected: await counts(event.detail.at) });
-      sendPhotosNow();
+      sendPhotosNow().then(tidy);
     } else ui.renderStatus(event.detail);
     // Background Sync fires at once when the browser thinks it is online, so ask only when it is not;
     // network errors while "online" are retried by the backoff timer instead.

@@ -4,7 +4,6 @@
 // `maxlength`, a counter says how much is left or over.
 import { check, dateWindow, defaults, fieldSpec } from './schema.js';
 import { uuid } from './db.js';
-import { photoControl } from './photos.js';
 import { $, chars, pickable, show, t, today } from './ui.js';
 
 const forms = {};
@@ -74,6 +73,27 @@ function read(form) {
   return values;
 }
 
+// A form's photos, or null when it takes none. photos.js (and its worker) load with the first photo taken, so the
+// first screen's code stays small; until then there is nothing to clear, check or save.
+export function photosOf(form) {
+  if (!form.querySelector('.photos')) return null;
+  let control = null;
+  const load = () => (control ||= import('./photos.js').then((m) => m.photoControl(form)));
+  for (const input of form.querySelectorAll('.photo-add input[type=file]')) {
+    input.addEventListener('change', async () => {
+      const files = [...input.files];
+      input.value = '';
+      (await load()).take(files);
+    });
+  }
+  const none = { items: [], photos: [] };
+  return {
+    clear: () => control && control.then((c) => c.clear()),
+    problem: async () => (control ? (await control).problem() : null),
+    saved: async (type, id) => (control ? (await control).saved(type, id) : none),
+  };
+}
+
 export function formOf(type, ctx) {
   if (forms[type]) return forms[type];
   const form = $(`${type}-form`);
@@ -87,7 +107,7 @@ export function formOf(type, ctx) {
   let also = null; // records saved with a new one, in the same transaction (a request linked to its problem)
   let carried = {}; // a new record's preset values that have no control (the journal a problem comes from)
   let counters = prepare(form);
-  const photos = photoControl(form);
+  const photos = photosOf(form);
 
   function fail(problems) {
     const fields = Object.keys(problems);
@@ -146,7 +166,7 @@ export function formOf(type, ctx) {
     const values = { ...carried, ...read(form) };
     // Unchanged values are checked against the server's copy, so an old due date does not block an edit.
     const problems = check(type, values, (current && current.server) || {});
-    const photoProblem = photos && photos.problem();
+    const photoProblem = photos && (await photos.problem());
     if (photoProblem) problems.photos = photoProblem;
     if (Object.keys(problems).length) return fail(problems);
     const button = form.querySelector('[type=submit]');

@@ -1,7 +1,7 @@
 // Photos on a form: taken or chosen, downscaled in photo-worker.js, shown as thumbnails with an optional
 // caption, and saved with the record (an attachment record per photo, its bytes in the 'photos' store, in the
 // record's own transaction). Optional everywhere: a form saves the same without one.
-import { inTx, req, uuid } from './db.js';
+import { uuid } from './db.js';
 import { problemWith } from './schema.js';
 import { t } from './ui.js';
 
@@ -46,10 +46,9 @@ function askToPersist() {
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
 }
 
-// The photo control of a form (its `.photos` block), or null when the form has none.
+// The photo control of a form (its `.photos` block).
 export function photoControl(form) {
   const box = form.querySelector('.photos');
-  if (!box) return null;
   const list = box.querySelector('.photo-list');
   const note = box.querySelector('.photo-note');
   let pending = [];
@@ -67,15 +66,12 @@ export function photoControl(form) {
     }
   }
 
-  for (const input of box.querySelectorAll('input[type=file]')) {
-    input.addEventListener('change', () => {
-      const files = [...input.files];
-      input.value = '';
+  return {
+    // The files just taken or chosen (forms.js listens to the form's file inputs, and loads this module then).
+    take(files) {
       if (files.length) askToPersist();
       for (const file of files) working.push(add(file));
-    });
-  }
-  return {
+    },
     clear() {
       for (const img of list.querySelectorAll('img')) URL.revokeObjectURL(img.src);
       list.replaceChildren();
@@ -96,25 +92,13 @@ export function photoControl(form) {
     async saved(type, id) {
       await Promise.allSettled(working);
       const items = pending.map((p) => ({ type: 'attachment', id: p.id, values: {
-        owner_type: type, owner_id: id, sha256: p.sha256, mime: 'image/jpeg', bytes: p.full.size,
+        owner_type: type, owner_id: id, sha256: p.sha256, mime: p.mime, bytes: p.full.size,
         width: p.width, height: p.height, caption: p.caption } }));
       const photos = pending.map((p) => ({ id: p.id, owner: id, full: p.full, thumb: p.thumb, bytes: p.full.size,
         sent: 0, state: 'waiting', error: null }));
       return { items, photos };
     },
   };
-}
-
-// Every photo on the phone, by the record it belongs to (the cards' thumbnails).
-export async function photosByOwner(db) {
-  const all = await inTx(db, 'photos', 'readonly', (tx) => req(tx.objectStore('photos').getAll()));
-  const by = new Map();
-  for (const p of all) by.set(p.owner, [...(by.get(p.owner) || []), p]);
-  return by;
-}
-
-export async function forgetPhoto(db, id) {
-  return inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').delete(id));
 }
 
 let shownUrls = [];

@@ -44,5 +44,6 @@ export async function storageReport() {
     persisted = await navigator.storage.persist();
   }
   const { usage = 0, quota = 0 } = await navigator.storage.estimate();
-  return { usage, quota, persisted, low: quota > 0 && (usage / quota > 0.8 || quota - usage < 20e6) };
+  // Warned early: at half the quota, or with less than 100 MB left (photos fill a cheap phone fast).
+  return { usage, quota, persisted, low: quota > 0 && (usage / quota > 0.5 || quota - usage < 100e6) };
 }

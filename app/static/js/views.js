@@ -1,8 +1,7 @@
 // Problems, the pavilion (meetings and residents' requests), tasks and the week. Loaded when one of these
 // views is first opened; everything is drawn from the phone's records, so it all works offline.
-import { formOf, options } from './forms.js';
+import { formOf, options, photosOf } from './forms.js';
 import { confirmed, drawMonth, reached, reachedOn } from './monthly.js';
-import { photoControl } from './photos.js';
 import { milestone, moves, order, problemWith, promptFor } from './schema.js';
 import { paragraph, weeklySummary } from './summary.js';
 import { $, clone, dayOf, decorate, label, personName, pickable, problemFrom, show, t, thisWeek, today, value, weekText } from './ui.js';
@@ -23,7 +22,7 @@ function ask({ type, title, text, need, date, day, photos }) {
   const dialog = $('prompt');
   const form = $('prompt-form');
   const el = form.elements;
-  promptPhotos ||= photoControl(form);
+  promptPhotos ||= photosOf(form);
   promptPhotos.clear();
   show($('prompt-photos'), photos);
   $('prompt-title').textContent = title;
@@ -39,12 +38,12 @@ function ask({ type, title, text, need, date, day, photos }) {
       if (dialog.open) dialog.close();
       resolve(result);
     };
-    form.onsubmit = (event) => {
+    form.onsubmit = async (event) => {
       event.preventDefault();
       const v = el.text.value.trim();
       // What the move needs is required here, whatever the field's own rule.
       const problem = (v ? problemWith(type, need, v) : t('check.required', { field: label(type, need) }))
-        || (date && problemWith(type, date, el.date.value || null)) || (photos && promptPhotos.problem());
+        || (date && problemWith(type, date, el.date.value || null)) || (photos && (await promptPhotos.problem()));
       if (problem) {
         $('prompt-error').textContent = problem;
         show($('prompt-error'), true);

@@ -1,0 +1,73 @@
+"""The photos of records as the township's pages show them: one query for all the records on a page."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import and_, or_, select
+
+from ..extensions import db
+from ..models import Attachment, User
+from .records import actor_of, local_text
+
+SHOWN_EDGE = 160   # px of the thumbnail's long edge on the record page
+SMALL_EDGE = 48    # ... in a list or the review queue
+LISTED = 3         # thumbnails a list or the queue shows of one record; the rest are counted
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    id: str
+    owner_type: str
+    owner_id: str
+    caption: str
+    author: str        # username, shown through `| person`
+    added_at: dt.datetime  # as stored (naive UTC), for ordering beside the history
+    uploaded: bool     # every byte arrived and was checked: only then is there an image to show
+    width: int         # of the photo as declared
+    height: int
+
+    @property
+    def added_text(self) -> str:
+        return local_text(self.added_at)
+
+    @property
+    def thumb_url(self) -> str:
+        return url_for("attachments.attachment", record_id=self.id, size="thumb")
+
+    @property
+    def full_url(self) -> str:
+        return url_for("attachments.attachment", record_id=self.id)
+
+    def fit(self, edge: int = SHOWN_EDGE) -> tuple[int, int]:
+        """(width, height) of the thumbnail shown with its long edge at most `edge`."""
+        scale = min(1.0, edge / max(self.width, self.height, 1))
+        return max(1, round(self.width * scale)), max(1, round(self.height * scale))
+
+
+def of_owners(user, pairs) -> dict[tuple[str, str], list[PhotoView]]:
+    """{(owner type, owner id): its live photos in the user's scope, oldest first}, in one query (the
+    authors' names joined in) for all the records of a page."""
+    by_type: dict[str, set[str]] = {}
+    for owner_type, owner_id in pairs:
+        by_type.setdefault(owner_type, set()).add(owner_id)
+    if not by_type:
+        return {}
+    owners = [and_(Attachment.owner_type == t, Attachment.owner_id.in_(sorted(ids))) for t, ids in by_type.items()]
+    query = (select(Attachment, User.username).outerjoin(User, User.id == Attachment.created_by)
+             .where(Attachment.unit_id.in_(actor_of(user).village_ids), Attachment.deleted.is_(False), or_(*owners))
+             .order_by(Attachment.created_at, Attachment.id))
+    out: dict[tuple[str, str], list[PhotoView]] = {}
+    for row, username in db.session.execute(query):
+        out.setdefault((row.owner_type, row.owner_id), []).append(PhotoView(
+            id=row.id, owner_type=row.owner_type, owner_id=row.owner_id, caption=row.caption or "",
+            author=username or "", added_at=row.created_at, uploaded=row.completed_at is not None,
+            width=row.width or 1, height=row.height or 1))
+    return out
+
+
+def of_records(user, owner_type: str, owner_ids) -> dict[str, list[PhotoView]]:
+    """{owner id: its live photos in the user's scope, oldest first}, for records of one type."""
+    return {owner_id: found for (_t, owner_id), found
+            in of_owners(user, [(owner_type, i) for i in owner_ids]).items()}
