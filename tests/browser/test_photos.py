@@ -148,6 +148,13 @@ def test_a_photo_taken_offline_survives_reload_resumes_after_a_cut_and_leaves_on
     township = context.browser.new_context()
     desk = township.new_page()
     log_in_township(desk, server)
+    [journal] = records(app, "Journal", text="村口水渠渗漏，拍照留底")
+    desk.goto(f"{server}/township/records/journal/{journal['id']}")
+    shown = desk.locator(f"#photo-{row['id']} img")
+    expect(shown).to_be_visible()
+    shown.evaluate("img => img.decode()")
+    assert shown.evaluate("img => img.naturalWidth") > 0
+    expect(desk.locator(f"#photo-{row['id']}")).to_contain_text("渗漏处")
     answer = desk.request.get(f"{server}/api/attachments/{row['id']}")
     assert answer.status == 200 and answer.body() == full
     township.close()
@@ -283,3 +290,33 @@ def test_a_problem_with_a_photo_before_and_one_after(context, page, server, app)
     expect(dialog).to_be_visible()
     expect(dialog.locator("#prompt-photos")).to_be_hidden()
     page.click("#prompt-cancel")
+
+
+def test_logging_out_keeps_a_photo_not_sent_yet_and_sends_it_after_the_next_login(context, page, server, app):
+    context.add_init_script(ON_MOBILE_DATA)
+    log_in(page, server)
+    wait_synced(page)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("临走前拍的照片")
+    add_photo(form, small_jpeg())
+    form.locator("[type=submit]").click()
+    expect(entry(page, "临走前拍的照片")).to_have_attribute("data-state", "confirmed")
+    expect(page.locator("#photos-send")).to_be_visible()  # on mobile data: it waits
+
+    page.click("#account-menu > summary")
+    page.click("#logout")
+    dialog = page.locator("#confirm")
+    expect(dialog).to_be_visible()  # told that something stays
+    page.click("#confirm-yes")
+    page.wait_for_url(f"{server}/login")
+    [row] = records(app, "Attachment")
+    assert row["completed_at"] is None
+
+    log_in(page, server)
+    wait_synced(page)
+    photo = entry(page, "临走前拍的照片").locator(".photo")
+    expect(photo).to_have_attribute("data-state", "waiting")
+    page.click("#photos-send")
+    expect(photo).to_have_attribute("data-state", "done")
+    [row] = records(app, "Attachment")
+    assert row["completed_at"] is not None

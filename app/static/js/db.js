@@ -132,4 +132,8 @@ export async function photosByOwner(db) {
   return by;
 }
 
+// Photos whose bytes have not all gone (and were not refused): they count among what logging out leaves.
+export const countUnsentPhotos = (db) => inTx(db, 'photos', 'readonly', async (tx) => (await req(tx.objectStore('photos')
+  .getAll())).filter((p) => p.full && p.state !== 'failed').length);
+
 export const forgetPhoto = (db, id) => inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').delete(id));

@@ -3,7 +3,7 @@
 // are tried once more; if some still wait, the person is told that only they stay on this phone. With no
 // signal, they are told that logging in again will need a connection (the server hears of it later), and the
 // page says so itself instead of opening the login page, which the service worker cannot serve offline.
-import { countOutbox } from './db.js';
+import { countOutbox, countUnsentPhotos } from './db.js';
 import * as ui from './ui.js';
 
 // ctx: {db, session, syncer, end()}; end() stops the page's syncing and drawing.
@@ -45,11 +45,13 @@ async function signedOutHere(left) {
 async function leave(ctx, yes) {
   const { keepOnlyUnsent, revoke, revokeLater } = await import('./signout.js'); // precached: offline too
   const ask = (text) => ui.confirm(text, yes, ui.t('stayLoggedIn'));
-  let waiting = await countOutbox(ctx.db);
+  // A photo whose bytes have not gone counts as an entry that waits (it stays, and is sent after the next login).
+  const unsentNow = async () => (await countOutbox(ctx.db)) + (await countUnsentPhotos(ctx.db));
+  let waiting = await unsentNow();
   if (waiting && navigator.onLine) {
     await ctx.syncer.sync(true);
     if (ctx.signedOut) return ctx.signedOut.then(() => ({ revoked: true })); // the server ended this device meanwhile
-    waiting = await countOutbox(ctx.db);
+    waiting = await unsentNow();
   }
   const unsent = waiting ? ui.t('logoutUnsent', { n: waiting }) : '';
   const offline = !navigator.onLine;
