@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from sync.types import shanghai_today
 
-from . import sync_service
+from . import demo_photos, sync_service
 from .extensions import db
 from .models import Unit, User
 from .worklist import parse, service
@@ -67,7 +67,8 @@ def seed(add_unit, add_user) -> bool:
         if result["status"] == "rejected":
             raise ValueError(f"demo op {op['type']} {op['id']} rejected: {result['error']}")
         created = created or result["status"] != "duplicate"
-    return created
+    user_of = lambda name: db.session.scalar(select(User).where(User.username == name))  # noqa: E731
+    return demo_photos.seed(user_of, _id) or created
 
 
 WORK_ITEMS = Path(__file__).with_name("demo_work_items.csv")

@@ -26,7 +26,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def demo_server():
     """Yield (base_url, app) for the seeded demo on a temporary SQLite file."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SECRET_KEY": "live", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/demo.sqlite"})
+        app = create_app({"SECRET_KEY": "live", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/demo.sqlite",
+                          "ATTACHMENT_DIR": f"{tmp}/photos"})
         with app.app_context():
             upgrade()
             demo.seed(add_unit, add_user)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -64,9 +65,14 @@ def database_url(tmp_path):
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+# Photos of tests that do not look at them go here, never into the checkout's instance folder.
+PHOTO_DIR = tempfile.mkdtemp(prefix="zhucun-test-photos-")
+
+
 def make_app(database_url, **extra):
     return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
                        "WTF_CSRF_ENABLED": False,
+                       "ATTACHMENT_DIR": PHOTO_DIR,
                        # Tests create many users; a cheap hash keeps them fast (production uses scrypt).
                        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", **extra})
 

@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Journal, Unit, User
+from app.models import Attachment, Journal, Unit, User
 
 
 def invoke(runner, *args):
@@ -50,14 +50,16 @@ def test_seed_demo_prints_logins_and_running_it_twice_changes_nothing(app, runne
         with app.app_context():
             return (db.session.scalar(select(func.count()).select_from(Unit)),
                     db.session.scalar(select(func.count()).select_from(User)),
-                    sorted(db.session.execute(select(Journal.id, Journal.version)).all()))
+                    sorted(db.session.execute(select(Journal.id, Journal.version)).all()),
+                    sorted(db.session.execute(select(Attachment.id, Attachment.version, Attachment.completed_at)).all()))
 
     before = snapshot()
     second = invoke(runner, "seed-demo")
     assert second.exit_code == 0 and "nothing changed" in second.output
     assert snapshot() == before
-    units, users, journals = before
+    units, users, journals, photos = before
     assert units == 9 and users >= 5 and journals
+    assert photos and all(completed for _id, _version, completed in photos), "the demo's photos are uploaded"
     with app.app_context():
         levels = dict(db.session.execute(select(Unit.level, func.count()).group_by(Unit.level)).all())
         roles = set(db.session.scalars(select(User.role)))

@@ -320,3 +320,36 @@ def test_logging_out_keeps_a_photo_not_sent_yet_and_sends_it_after_the_next_logi
     expect(photo).to_have_attribute("data-state", "done")
     [row] = records(app, "Attachment")
     assert row["completed_at"] is not None
+
+
+def test_a_photo_taken_on_another_phone_comes_as_its_thumbnail_once(context, page, server, app):
+    import uuid
+
+    from sqlalchemy import select
+
+    from app.attachments import upload
+    from app.extensions import db
+    from app.models import User
+    from app.sync_service import submit
+    data, journal, photo = small_jpeg((200, 60, 60)), str(uuid.uuid4()), str(uuid.uuid4())
+    with app.app_context():
+        cadre = db.session.scalar(select(User).where(User.username == "cadre1"))
+        results = submit(cadre, [
+            {"op": str(uuid.uuid4()), "type": "journal", "id": journal, "base": None, "set": {"text": "另一部手机记的日志"}},
+            {"op": str(uuid.uuid4()), "type": "attachment", "id": photo, "base": None, "set": {
+                "owner_type": "journal", "owner_id": journal, "sha256": hashlib.sha256(data).hexdigest(),
+                "mime": "image/jpeg", "bytes": len(data), "width": 800, "height": 600, "caption": "村口"}}])
+        assert [r["status"] for r in results] == ["applied", "applied"], results
+        upload.append(photo, 0, data)
+
+    thumbs = []
+    page.on("request", lambda r: "size=thumb" in r.url and thumbs.append(r.url))
+    log_in(page, server)
+    wait_synced(page)
+    card = entry(page, "另一部手机记的日志")
+    thumbnail_shown(card)  # small, so it comes with the records, whatever the connection
+    expect(card.locator(".photo-elsewhere")).to_have_count(0)
+    page.reload()
+    wait_synced(page)
+    thumbnail_shown(card)
+    assert len(thumbs) == 1, "kept on the phone, fetched once"

@@ -167,11 +167,13 @@ async function main() {
   const uploads = () => import('./uploads.js');
   const mayGo = (kind, now) => now || (kind === 'unknown' ? photoPolicy === 'auto' : kind === 'wifi');
   const showPhotos = (kind, left) => ui.renderPhotos(left, kind === 'unknown' && !photoPolicy);
+  // Then the thumbnails of photos taken elsewhere: small (10–25 KB), they come with any connection, like records.
   function sendPhotosNow(now = false) {
-    if (!ctx.photos.size) return Promise.resolve();
+    if (!ctx.photos.size && !(ctx.data && ctx.data.attachment.length)) return Promise.resolve();
     uploading ||= uploads().then(async (u) => {
       const kind = u.connectionKind();
       showPhotos(kind, await u.sendPhotos(db, session, mayGo(kind, now)));
+      if (navigator.onLine) await u.fetchThumbs(db, session.token);
       return refresh();
     }).catch(() => {}).finally(() => { uploading = null; });
     return uploading;
