@@ -23,15 +23,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @contextlib.contextmanager
-def demo_server():
-    """Yield (base_url, app) for the seeded demo on a temporary SQLite file."""
+def demo_server(port: int = 0):
+    """Yield (base_url, app) for the seeded demo on a temporary SQLite file (its photos beside it), on `port`
+    (0: any free one)."""
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SECRET_KEY": "live", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/demo.sqlite",
                           "ATTACHMENT_DIR": f"{tmp}/photos"})
         with app.app_context():
             upgrade()
             demo.seed(add_unit, add_user)
-        httpd = make_server("127.0.0.1", 0, app, threaded=True)
+        httpd = make_server("127.0.0.1", port, app, threaded=True)
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         try:

@@ -13,19 +13,13 @@ import logging
 import random
 import statistics
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
 from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
-from app import create_app, demo  # noqa: E402
-from app.cli import add_unit, add_user  # noqa: E402
-from app.extensions import db  # noqa: E402
+from bench import live  # noqa: E402
 from bench.live import chromium, log_in  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000
@@ -36,22 +30,10 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 
 @contextlib.contextmanager
 def demo_server(port: int):
-    """bench.live.demo_server, on a chosen port and with the photos kept in the temporary folder."""
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SECRET_KEY": "live", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/demo.sqlite",
-                          "ATTACHMENT_DIR": f"{tmp}/photos"})
-        with app.app_context():
-            upgrade()
-            demo.seed(add_unit, add_user)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        httpd = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_port}"
-        finally:
-            httpd.shutdown()
-            with app.app_context():
-                db.engine.dispose()
+    """bench.live.demo_server, quiet."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with live.demo_server(port) as (base, _app):
+        yield base
 
 
 def _noise(size: tuple[int, int], sigma: float, scale: int = 1) -> Image.Image:
