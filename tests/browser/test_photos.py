@@ -353,3 +353,36 @@ def test_a_photo_taken_on_another_phone_comes_as_its_thumbnail_once(context, pag
     wait_synced(page)
     thumbnail_shown(card)
     assert len(thumbs) == 1, "kept on the phone, fetched once"
+
+
+def test_discarding_a_refused_new_record_takes_its_photo_along_and_undo_brings_both_back(context, page, server, app):
+    import gzip
+    import json
+
+    log_in(page, server)
+    wait_synced(page)
+
+    def refuse(route):  # as if the server's rules had changed since the phone's copy
+        raw = route.request.post_data_buffer
+        body = json.loads(gzip.decompress(raw) if route.request.headers.get("content-encoding") == "gzip" else raw)
+        route.fulfill(json={"results": [{"op": op["op"], "status": "rejected", "error": {
+            "code": "invalid", "message": "no longer allowed"}} for op in body["ops"]],
+            "changes": [], "cursor": body["cursor"], "more": False})
+
+    context.route("**/api/sync", refuse)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("被驳回的日志")
+    add_photo(form, small_jpeg())
+    form.locator("[type=submit]").click()
+    card = entry(page, "被驳回的日志")
+    expect(card).to_have_attribute("data-state", "rejected")
+    expect(card.locator(".photo")).to_have_attribute("data-state", "failed")
+    context.unroute("**/api/sync")
+
+    card.locator(".entry-discard").click()
+    page.click("#confirm-yes")
+    expect(card).to_have_count(0)
+    expect(page.locator("#sync-rejected")).to_be_hidden()  # nothing refused is left behind without its card
+    page.click("#undo-button")
+    expect(card.locator(".photo")).to_have_count(1)
+    expect(page.locator("#sync-rejected")).to_contain_text("2")

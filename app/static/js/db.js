@@ -93,11 +93,13 @@ export async function keepOnlyOutbox(db) {
     const written = new Set(ops.map((op) => op.id));
     // A photo whose bytes have not all gone stays too, with its record (the upload asks the server for it).
     const photos = tx.objectStore('photos');
-    const unsentPhotos = (await req(photos.getAll())).filter((p) => p.full && p.state !== 'failed').map((p) => p.id);
+    const records = tx.objectStore('records');
+    const live = new Set(await req(records.getAllKeys()));
+    const unsentPhotos = (await req(photos.getAll())).filter((p) => p.full && p.state !== 'failed' && live.has(p.id))
+      .map((p) => p.id);
     const kept = new Set([...written, ...unsentPhotos]);
     for (const id of await req(photos.getAllKeys())) if (!kept.has(id)) photos.delete(id);
-    const records = tx.objectStore('records');
-    for (const id of await req(records.getAllKeys())) if (!kept.has(id)) records.delete(id);
+    for (const id of live) if (!kept.has(id)) records.delete(id);
     tx.objectStore('meta').clear();
     return ops.length + unsentPhotos.filter((id) => !written.has(id)).length;
   });
@@ -132,8 +134,11 @@ export async function photosByOwner(db) {
   return by;
 }
 
-// Photos whose bytes have not all gone (and were not refused): they count among what logging out leaves.
-export const countUnsentPhotos = (db) => inTx(db, 'photos', 'readonly', async (tx) => (await req(tx.objectStore('photos')
-  .getAll())).filter((p) => p.full && p.state !== 'failed').length);
+// Photos whose bytes have not all gone (not refused, their record still on the phone): they count among what
+// logging out leaves.
+export const countUnsentPhotos = (db) => inTx(db, ['photos', 'records'], 'readonly', async (tx) => {
+  const live = new Set(await req(tx.objectStore('records').getAllKeys()));
+  return (await req(tx.objectStore('photos').getAll())).filter((p) => p.full && p.state !== 'failed' && live.has(p.id)).length;
+});
 
 export const forgetPhoto = (db, id) => inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').delete(id));

@@ -148,8 +148,17 @@ async function main() {
       : ui.t('discardNew', { type: typeLabel(rec.type), what });
     if (!(await ui.confirm(question, ui.t('discard')))) return;
     const kept = await discard(db, rec.id);
+    // A refused new record's photos were refused with it (no owner): they go too, and come back with an undo.
+    const photos = kept && !kept.server ? ctx.data.attachment.filter((a) => a.fields.owner_id === rec.id) : [];
+    const keptPhotos = (await Promise.all(photos.map((a) => discard(db, a.id)))).filter(Boolean);
     await refresh();
-    if (kept) ui.offerUndo(ui.t('discarded'), async () => { if (await restore(db, kept)) await refresh(); });
+    if (kept) {
+      ui.offerUndo(ui.t('discarded'), async () => {
+        if (!(await restore(db, kept))) return;
+        for (const photo of keptPhotos) await restore(db, photo);
+        await refresh();
+      });
+    }
   }
 
   // A refused photo is taken off the phone (its record stays); one the server never had is not sent.
@@ -191,10 +200,14 @@ async function main() {
     await sendPhotosNow(policy === 'auto');
   }
 
-  // Once a day, after a sync that ended well: what is closed, on the server and old leaves the phone.
+  // Once a day, after a sync that ended well: what is closed, on the server and old leaves the phone, and so do
+  // the bytes of photos whose record is gone (a refused new record discarded with them).
   async function tidy() {
     if ((await getMeta(db, 'tidiedOn')) === ui.today()) return;
     await setMeta(db, 'tidiedOn', ui.today());
+    for (const [, photos] of ctx.photos) {
+      for (const photo of photos) if (!ctx.attachments.has(photo.id)) await forgetPhoto(db, photo.id);
+    }
     const gone = await (await import('./housekeeping.js')).prune(db);
     if (gone.records) await refresh();
     storageReport().then(ui.renderStorage).catch(() => {});
