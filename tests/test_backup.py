@@ -234,13 +234,14 @@ def test_backups_into_a_folder_get_a_dated_name_only_their_owner_may_read(app, f
     folder = tmp_path / "backups"
     folder.mkdir()
     backup(runner, folder)
-    [made] = folder.iterdir()
+    [made] = [p for p in folder.iterdir() if p.name != "attachments"]  # the demo's photos go beside it
     assert made.name.startswith("zhucun-") and made.suffix in (".sqlite", ".dump")
     assert stat.S_IMODE(made.stat().st_mode) == 0o600  # residents' names and phone numbers are in it
+    assert sorted(p.name for p in folder.iterdir()) == sorted([made.name, "attachments"])
 
     refused = runner.invoke(args=["backup", str(made)])
     assert refused.exit_code != 0 and "exists already" in refused.output
-    assert [p.name for p in folder.iterdir()] == [made.name]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([made.name, "attachments"])
     assert runner.invoke(args=["backup", str(made), "--overwrite"]).exit_code == 0
 
 
