@@ -386,3 +386,62 @@ def test_discarding_a_refused_new_record_takes_its_photo_along_and_undo_brings_b
     page.click("#undo-button")
     expect(card.locator(".photo")).to_have_count(1)
     expect(page.locator("#sync-rejected")).to_contain_text("2")
+
+
+def test_a_photo_the_phone_cannot_make_small_is_named_and_the_entry_still_saves(context, page, server, app):
+    context.route("**/photo-worker.js", lambda route: route.fulfill(status=404, body="gone"))
+    log_in(page, server)
+    wait_synced(page)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("照片打不开也要能保存")
+    form.locator(".photo-pick input").set_input_files({"name": "IMG_0002.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": small_jpeg()})
+    expect(form.locator(".photo-note")).to_contain_text("IMG_0002.jpg")  # which photo, and that it failed
+    expect(form.locator(".photo-list .photo")).to_have_count(0)
+    form.locator("[type=submit]").click()
+    expect(page.locator("#journal-saved")).not_to_be_empty()  # the save did not wait for ever
+    card = entry(page, "照片打不开也要能保存")
+    expect(card).to_have_attribute("data-state", "confirmed")
+    assert records(app, "Attachment") == []
+
+
+def test_a_refused_new_record_saved_again_sends_its_photo_again(context, page, server, app):
+    import gzip
+    import json
+
+    log_in(page, server)
+    wait_synced(page)
+    page.evaluate("""async () => {
+      const { getSession, openUser, setMeta } = await import(document.querySelector('script[type=module]').src.replace('field.js', 'db.js'));
+      const db = await openUser((await getSession()).user.id);
+      await setMeta(db, 'photoSending', 'auto');
+      db.close();
+    }""")
+    page.reload()
+    wait_synced(page)
+
+    def refuse(route):
+        raw = route.request.post_data_buffer
+        body = json.loads(gzip.decompress(raw) if route.request.headers.get("content-encoding") == "gzip" else raw)
+        route.fulfill(json={"results": [{"op": op["op"], "status": "rejected", "error": {
+            "code": "invalid", "message": "no longer allowed"}} for op in body["ops"]],
+            "changes": [], "cursor": body["cursor"], "more": False})
+
+    context.route("**/api/sync", refuse)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("先被驳回再改好的日志")
+    add_photo(form, small_jpeg(), caption="改好后照片还在")
+    form.locator("[type=submit]").click()
+    card = entry(page, "先被驳回再改好的日志")
+    expect(card).to_have_attribute("data-state", "rejected")
+    context.unroute("**/api/sync")
+
+    card.locator(".entry-edit").click()
+    form.locator("[name=text]").fill("先被驳回再改好的日志（已改）")
+    form.locator("[type=submit]").click()
+    card = entry(page, "（已改）")
+    expect(card).to_have_attribute("data-state", "confirmed")
+    expect(card.locator(".photo")).to_have_attribute("data-state", "done")
+    expect(card.locator(".photo-caption-text")).to_have_text("改好后照片还在")
+    [row] = records(app, "Attachment")
+    assert row["completed_at"] is not None and row["caption"] == "改好后照片还在"

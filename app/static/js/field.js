@@ -111,6 +111,9 @@ async function main() {
       return records;
     },
     // A card's photos: this phone's thumbnails (waiting, sent, or refused and why), and how many others have.
+    // A refused new record's photos were refused with it (no owner): saved again with it, they go again.
+    refusedPhotos: (id) => ctx.data.attachment.filter((a) => a.fields.owner_id === id && a.state === 'rejected' && !a.server)
+      .map((a) => ({ type: 'attachment', id: a.id, values: {} })),
     drawPhotos(slot, rec) {
       if (!ctx.thumbs) return;
       const { drawThumbs, refusal } = ctx.thumbs;
@@ -119,7 +122,7 @@ async function main() {
       const shown = kept.map((photo) => {
         const att = ctx.attachments.get(photo.id);
         const reason = att && att.state === 'rejected' ? explain(att) : photo.state === 'failed' ? refusal(photo.error) : null;
-        return { photo, reason };
+        return { photo, reason, caption: att ? att.fields.caption : null };
       });
       const ids = new Set(kept.map((p) => p.id));
       drawThumbs(slot, shown, attached.filter((a) => !ids.has(a.id)).length, (photo) => removePhoto(photo));
@@ -177,14 +180,25 @@ async function main() {
   const mayGo = (kind, now) => now || (kind === 'unknown' ? photoPolicy === 'auto' : kind === 'wifi');
   const showPhotos = (kind, left) => ui.renderPhotos(left, kind === 'unknown' && !photoPolicy);
   // Then the thumbnails of photos taken elsewhere: small (10–25 KB), they come with any connection, like records.
+  // A tap while a pass runs (which may have started under another rule) asks for one more pass after it.
+  let again = null;
   function sendPhotosNow(now = false) {
     if (!ctx.photos.size && !(ctx.data && ctx.data.attachment.length)) return Promise.resolve();
-    uploading ||= uploads().then(async (u) => {
+    if (uploading) {
+      again = now || again === 'now' ? 'now' : 'auto';
+      return uploading;
+    }
+    uploading = uploads().then(async (u) => {
       const kind = u.connectionKind();
       showPhotos(kind, await u.sendPhotos(db, session, mayGo(kind, now)));
       if (navigator.onLine) await u.fetchThumbs(db, session.token);
       return refresh();
-    }).catch(() => {}).finally(() => { uploading = null; });
+    }).catch(() => {}).finally(() => {
+      uploading = null;
+      const next = again;
+      again = null;
+      if (next) sendPhotosNow(next === 'now');
+    });
     return uploading;
   }
   async function drawWaitingPhotos() {
@@ -318,7 +332,7 @@ async function main() {
       if (ui.today() !== drawnOn) await refresh();
       // "Synced" is never said while a refused entry waits for a fix.
       ui.renderStatus({ ...event.detail, rejected: await counts(event.detail.at) });
-      sendPhotosNow().then(tidy);
+      tidy().catch(() => {}).finally(() => sendPhotosNow()); // what leaves the phone is not fetched first
     } else ui.renderStatus(event.detail);
     // Background Sync fires at once when the browser thinks it is online, so ask only when it is not;
     // network errors while "online" are retried by the backoff timer instead.
@@ -329,6 +343,7 @@ async function main() {
   ui.$('photos-auto').addEventListener('click', () => photosChosen('auto'));
   ui.$('photos-manual').addEventListener('click', () => photosChosen('manual'));
   navigator.connection?.addEventListener?.('change', () => sendPhotosNow());
+  addEventListener('offline', () => drawWaitingPhotos()); // "send now" cannot, without signal
   addEventListener('hashchange', route);
 
   wireAccount(ctx);

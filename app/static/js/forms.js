@@ -174,7 +174,8 @@ export function formOf(type, ctx) {
     try {
       const id = current ? current.id : uuid();
       const taken = photos ? await photos.saved(type, id) : { items: [], photos: [] };
-      await ctx.saveMany([{ type, id, values }, ...(also ? also(id) : []), ...taken.items], taken.photos);
+      const again = current && current.state === 'rejected' && ctx.refusedPhotos ? ctx.refusedPhotos(id) : [];
+      await ctx.saveMany([{ type, id, values }, ...(also ? also(id) : []), ...again, ...taken.items], taken.photos);
       close();
       if (inline) saved.textContent = t('saved');
       else ctx.message(t('saved'));

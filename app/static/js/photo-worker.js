@@ -27,15 +27,17 @@ async function encode(canvas) {
 const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 self.addEventListener('message', async ({ data: { n, file } }) => {
+  let bitmap = null;
   try {
-    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
     const canvas = draw(bitmap, FULL);
     const full = await encode(canvas);
     const thumb = await draw(bitmap, THUMB).convertToBlob({ type: 'image/jpeg', quality: 0.7 });
-    bitmap.close();
     const sha256 = hex(await crypto.subtle.digest('SHA-256', await full.arrayBuffer()));
     self.postMessage({ n, full, thumb, mime: full.type, width: canvas.width, height: canvas.height, sha256 });
   } catch (error) {
     self.postMessage({ n, error: String(error) });
+  } finally {
+    if (bitmap) bitmap.close(); // the decoded pixels, tens of megabytes, go at once
   }
 });

@@ -5,25 +5,41 @@ import { uuid } from './db.js';
 import { problemWith } from './schema.js';
 import { t } from './ui.js';
 
+// One photo at a time: a 12-megapixel photo is about 48 MB once decoded, and a cheap phone has little to spare.
+// A worker that fails to load, crashes or hangs is replaced and the photo reported unreadable, so a save never
+// waits on it for ever.
+const TIMEOUT = 60 * 1000;
 let worker = null;
-let asks = 0;
-const waiting = new Map();
+let queue = Promise.resolve();
+
+function runOne(file) {
+  return new Promise((resolve, reject) => {
+    worker ||= new Worker(new URL('./photo-worker.js', import.meta.url), { type: 'module' });
+    const broken = (error) => {
+      clearTimeout(timer);
+      worker.terminate();
+      worker = null;
+      reject(error);
+    };
+    const timer = setTimeout(() => broken(new Error('the photo took too long')), TIMEOUT);
+    worker.onmessage = ({ data }) => {
+      clearTimeout(timer);
+      if (data.error) reject(new Error(data.error));
+      else resolve(data);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      broken(new Error(event.message || 'the photo worker failed'));
+    };
+    worker.onmessageerror = () => broken(new Error('the photo could not be passed on'));
+    worker.postMessage({ n: 1, file });
+  });
+}
 
 function downscale(file) {
-  if (!worker) {
-    worker = new Worker(new URL('./photo-worker.js', import.meta.url), { type: 'module' });
-    worker.onmessage = ({ data }) => {
-      const done = waiting.get(data.n);
-      waiting.delete(data.n);
-      if (data.error) done.reject(new Error(data.error));
-      else done.resolve(data);
-    };
-  }
-  const n = ++asks;
-  return new Promise((resolve, reject) => {
-    waiting.set(n, { resolve, reject });
-    worker.postMessage({ n, file });
-  });
+  const run = queue.then(() => runOne(file));
+  queue = run.catch(() => {});
+  return run;
 }
 
 const el = (tag, props) => Object.assign(document.createElement(tag), props);
@@ -53,17 +69,27 @@ export function photoControl(form) {
   const note = box.querySelector('.photo-note');
   let pending = [];
   let working = [];
+  let busy = 0;
+  let shown = 0; // bumped by clear(): a photo still being made when the form was cleared does not come back
 
   async function add(file) {
+    const mine = shown;
+    busy += 1;
     note.textContent = t('photo.working');
+    let made = null;
     try {
-      const photo = { id: uuid(), caption: null, ...(await downscale(file)) };
+      made = await downscale(file);
+    } catch (error) {
+      if (mine === shown) note.dataset.failed = t('photo.unreadable', { name: file.name || '' });
+    }
+    if (mine !== shown) return;
+    busy -= 1;
+    if (made) {
+      const photo = { id: uuid(), caption: null, ...made };
       pending.push(photo);
       list.append(thumbItem(photo, () => { pending = pending.filter((p) => p !== photo); }));
-      note.textContent = '';
-    } catch (error) {
-      note.textContent = t('photo.unreadable', { name: file.name || '' });
     }
+    note.textContent = busy ? t('photo.working') : note.dataset.failed || '';
   }
 
   return {
@@ -73,11 +99,14 @@ export function photoControl(form) {
       for (const file of files) working.push(add(file));
     },
     clear() {
+      shown += 1;
       for (const img of list.querySelectorAll('img')) URL.revokeObjectURL(img.src);
       list.replaceChildren();
       note.textContent = '';
+      delete note.dataset.failed;
       pending = [];
       working = [];
+      busy = 0;
     },
     // What is wrong with a caption, in the schema's words (null when nothing is).
     problem() {
@@ -90,7 +119,9 @@ export function photoControl(form) {
     // The attachment records and their bytes for a record saved as (type, id), once every photo taken
     // is ready (a save tapped while one is still being made waits for it rather than losing it).
     async saved(type, id) {
+      const mine = shown;
       await Promise.allSettled(working);
+      if (mine !== shown) return { items: [], photos: [] };
       const items = pending.map((p) => ({ type: 'attachment', id: p.id, values: {
         owner_type: type, owner_id: id, sha256: p.sha256, mime: p.mime, bytes: p.full.size,
         width: p.width, height: p.height, caption: p.caption } }));
@@ -115,13 +146,14 @@ export const refusal = (code) => t(`photoRefused.${REFUSALS.includes(code) ? cod
 // was refused (with a way to remove it; the record stays), and a count of those taken on other phones.
 // shown: [{photo, reason: why it was refused, or null}], elsewhere: how many this phone has no bytes of.
 export function drawThumbs(slot, shown, elsewhere, remove) {
-  const items = shown.map(({ photo, reason }) => {
+  const items = shown.map(({ photo, reason, caption }) => {
     const li = el('li', { className: 'photo' });
     li.dataset.state = reason === null ? photo.state : 'failed';
     li.dataset.id = photo.id;
     const url = URL.createObjectURL(photo.thumb);
     shownUrls.push(url);
-    li.append(el('img', { src: url, alt: photo.caption || t('photo.alt') }));
+    li.append(el('img', { src: url, alt: caption || t('photo.alt') }));
+    if (caption) li.append(el('span', { className: 'photo-caption-text', textContent: caption }));
     if (li.dataset.state === 'failed') {
       li.append(el('span', { className: 'photo-state', textContent: t('photo.failed', { reason }) }));
       const button = el('button', { type: 'button', className: 'photo-remove', textContent: t('photo.remove') });

@@ -230,7 +230,7 @@ export function renderCounts(waiting, rejected, lastSync, openRejected) {
 export function renderPhotos({ n, bytes: size, held }, ask) {
   show($('sync-photos'), n > 0);
   $('sync-photos-text').textContent = t('photosWaiting', { n, kb: Math.max(1, Math.round(size / 1024)) });
-  show($('photos-send'), held);
+  show($('photos-send'), held && navigator.onLine);
   show($('photos-ask'), held && ask);
 }
 

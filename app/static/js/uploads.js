@@ -89,17 +89,25 @@ export async function sendPhotos(db, session, mayGo) {
 // The thumbnails of the photos this phone has no bytes of (taken on another phone, or before this one was
 // set up), fetched with the token (an <img> could not send it) and kept like the phone's own once sent.
 // A photo whose upload has not finished is 404 for now and asked again after a later sync.
+const ABSENT_FOR = 60 * 60 * 1000; // a thumbnail the server did not have is asked again an hour later
+const absent = new Map(); // attachment id → when the server said 404
+
 export async function fetchThumbs(db, token) {
   const missing = await inTx(db, ['records', 'photos'], 'readonly', async (tx) => {
     const have = new Set(await req(tx.objectStore('photos').getAllKeys()));
-    return (await req(tx.objectStore('records').getAll()))
-      .filter((r) => r.type === 'attachment' && !r.deleted && r.version && !have.has(r.id));
+    const all = await req(tx.objectStore('records').getAll());
+    const owners = new Set(all.filter((r) => !r.deleted).map((r) => r.id)); // only for records this phone keeps
+    return all.filter((r) => r.type === 'attachment' && !r.deleted && r.version && !have.has(r.id)
+      && owners.has(r.fields.owner_id) && !(Date.now() - (absent.get(r.id) || -Infinity) < ABSENT_FOR));
   });
   let fetched = 0;
   for (const rec of missing) {
     const response = await fetch(`/api/attachments/${rec.id}?size=thumb`, {
       headers: { Authorization: `Bearer ${token}` }, credentials: 'omit', cache: 'no-store' });
-    if (!response.ok) continue;
+    if (!response.ok) {
+      absent.set(rec.id, Date.now());
+      continue;
+    }
     const thumb = await response.blob();
     await inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').put({ id: rec.id, owner: rec.fields.owner_id,
       full: null, thumb, bytes: rec.fields.bytes, sent: rec.fields.bytes, state: 'done', error: null }));
