@@ -303,3 +303,21 @@ def test_the_zip_export_needs_a_township_login(app, client, world):
     response = client.get("/township/export.zip")
     assert response.status_code in (302, 401)
     assert log_in(app, "sec1").get("/township/export.zip").status_code in (302, 403)
+
+
+def test_a_resolved_problems_photos_of_the_fix_are_marked_after_it(app, village):
+    phone = village()
+    problem = phone.record("problem", title="三组水渠堵塞")
+    before = phone.photo("problem", problem, caption="整改前")
+    phone.sync({"op": str(uuid.uuid4()), "type": "problem", "id": problem, "base": 1,
+                "set": {"status": "resolved", "resolution": "清淤完毕"}},
+               op("attachment", {"owner_type": "problem", "owner_id": problem, "caption": "整改后",
+                                 "sha256": hashlib.sha256(jpeg()).hexdigest(), "mime": "image/jpeg",
+                                 "bytes": len(jpeg()), "width": 64, "height": 48}))
+    html = page(log_in(app, "staff1", lang="zh_CN"), f"/township/records/problem/{problem}")
+    marked = html.split('id="photo-')
+    assert len(marked) == 3
+    of_before = next(part for part in marked if part.startswith(before))
+    of_after = next(part for part in marked[1:] if not part.startswith(before))
+    assert "整改后</span>" in of_after and "tw-photo-after" in of_after
+    assert "tw-photo-after" not in of_before.split("</li>")[0]

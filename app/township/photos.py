@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import url_for
 from sqlalchemy import and_, or_, select
@@ -27,6 +27,7 @@ class PhotoView:
     uploaded: bool     # every byte arrived and was checked: only then is there an image to show
     width: int         # of the photo as declared
     height: int
+    after: bool = False  # added once the record was finished (a problem's photos after the fix)
 
     @property
     def added_text(self) -> str:
@@ -71,3 +72,11 @@ def of_records(user, owner_type: str, owner_ids) -> dict[str, list[PhotoView]]:
     """{owner id: its live photos in the user's scope, oldest first}, for records of one type."""
     return {owner_id: found for (_t, owner_id), found
             in of_owners(user, [(owner_type, i) for i in owner_ids]).items()}
+
+
+def staged(shown: list[PhotoView], finished_at: dt.datetime | None) -> list[PhotoView]:
+    """The photos of a finished record, those added since it was finished marked `after` (the photos of the
+    result: the finishing move sends them with it)."""
+    if finished_at is None:
+        return shown
+    return [replace(p, after=p.added_at >= finished_at) for p in shown]

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sync.types import TOWNSHIP_ROLES, TYPES
 
 from .. import labels, sync_service
+from ..models import MILESTONE_COLUMNS
 from . import bp, dispatch, photos, queries, records, review
 from .forms import RecordActionForm, ReopenForm
 from .routes import fmt_time, record_url, township_required
@@ -29,7 +30,8 @@ def record(rtype, record_id):
     status = item.fields.get("status")
     comments = sync_service.thread(current_user, rtype, record_id) or []
     mark = review.mark_of(current_user, rtype, record_id)
-    shown = photos.of_records(current_user, rtype, [row.id]).get(row.id, [])
+    finished = status in TYPES[rtype].milestone and getattr(row, MILESTONE_COLUMNS.get(rtype, ""), None)
+    shown = photos.staged(photos.of_records(current_user, rtype, [row.id]).get(row.id, []), finished or None)
     return render_template(
         "township/record.html", item=item, related=related,
         thread=review.thread_views(comments), decisions=review.decision_choices(),
