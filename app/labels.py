@@ -46,7 +46,7 @@ FIELD_LABELS = {
                "decision": _l("Decision"), "reply_to": _l("Reply to")},
     "attachment": {"owner_type": _l("Attached to"), "owner_id": _l("Record"), "sha256": _l("SHA-256 digest"),
                    "mime": _l("File type"), "bytes": _l("Size in bytes"), "width": _l("Width"),
-                   "height": _l("Height"), "caption": _l("Caption")},
+                   "height": _l("Height"), "caption": _l("Caption"), "removed": _l("Removed")},
 }
 
 STATUS_LABELS = {

@@ -283,6 +283,8 @@ class Attachment(SyncedMixin, db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     caption: Mapped[str | None] = mapped_column(String(200))
+    # Taken back by the village: its files are deleted (app/attachments/removal.py) and no page shows it.
+    removed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # The upload: bytes received so far, and once complete the stored file (its metadata stripped, so its
     # digest may differ from the declared sha256) and its thumbnail.
     received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -170,6 +170,9 @@ def _checked_changes(store: Store, actor: Actor, rtype: RecordType, op: Op, curr
     for name in rtype.fixed:
         if current is not None and name in changes and changes[name] != current.fields.get(name):
             raise OpRejected("forbidden", f"{name} cannot change once the record is made.", name)
+    for name in rtype.one_way:
+        if current is not None and current.fields.get(name) and name in changes and not changes[name]:
+            raise OpRejected("forbidden", f"{name} cannot be undone.", name)
     if current is not None and rtype.authors_only and current.created_by != actor.user_id and (changes or op.ack):
         raise OpRejected("forbidden", f"Only its author may change a {rtype.name}.")
     for name, value in changes.items():

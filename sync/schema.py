@@ -35,6 +35,10 @@ def field_schema(rtype: RecordType, spec: Field) -> dict:
         out["default"] = rtype.defaults[spec.name]
     if spec.why:
         out["why"] = spec.why
+    if spec.name in rtype.fixed:
+        out["fixed"] = True    # set when the record is made; no later op may change it
+    if spec.name in rtype.one_way:
+        out["one_way"] = True  # once true, never false again
     return out
 
 

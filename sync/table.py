@@ -29,6 +29,8 @@ def markdown() -> str:
                 notes.append("township only: never sent to the village")
             if spec.name in rtype.fixed:
                 notes.append("set once: no later op may change it")
+            if spec.name in rtype.one_way:
+                notes.append("one way: once true, an op setting it back is rejected `forbidden`")
             if spec.over != "out_of_range":
                 notes.append(f"above the maximum: rejected `{spec.over}`")
             bound = _bound(spec)

@@ -70,6 +70,7 @@ class RecordType:
     screened: bool = False      # the township's records of this type pass the dispatch gate (gate.py)
     milestone: tuple[str, ...] = ()  # the statuses that count as done in reports (resolved, answered, done)
     fixed: tuple[str, ...] = ()  # fields set when the record is made that no later op may change
+    one_way: tuple[str, ...] = ()  # bools that, once true, no later op may set back (a removed photo)
 
     @property
     def status(self) -> StatusRule | None:
@@ -275,10 +276,15 @@ ATTACHMENT = RecordType(
         Field("height", "int", required=True, minimum=1, maximum=PHOTO_MAX_SIDE,
               why="pixels: the largest side WebP can hold; the phone sends about 1600"),
         Field("caption", "text", max_length=SHORT),
+        # A photo taken by mistake (a resident's ID card, a child) is taken back: the server deletes its file
+        # and the township sees it nowhere. It cannot come back: the file is gone.
+        Field("removed", "bool"),
     ),
     writers=FIELD_ROLES,  # photos are taken in the village; the township sees them
+    defaults={"removed": False},
     about=("owner_type", "owner_id"),
     fixed=("sha256", "mime", "bytes", "width", "height"),  # the file they describe is uploaded once
+    one_way=("removed",),
 )
 
 TYPES: dict[str, RecordType] = {t.name: t for t in (JOURNAL, PROBLEM, MEETING, REQUEST, TASK, REVIEW, ATTACHMENT)}

@@ -31,3 +31,18 @@ def test_upgrade_of_an_empty_database_matches_the_models(empty_database_url):
             diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
         db.engine.dispose()
     assert diff == []
+
+
+def test_the_removed_photos_migration_goes_down_and_up_again(empty_database_url):
+    from flask_migrate import downgrade
+    import sqlalchemy as sa
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade()
+        downgrade(revision="0011_attachments")
+        with db.engine.connect() as connection:
+            assert "removed" not in {c["name"] for c in sa.inspect(connection).get_columns("attachments")}
+        upgrade()
+        with db.engine.connect() as connection:
+            assert "removed" in {c["name"] for c in sa.inspect(connection).get_columns("attachments")}
+        db.engine.dispose()

@@ -321,3 +321,81 @@ def test_a_resolved_problems_photos_of_the_fix_are_marked_after_it(app, village)
     of_after = next(part for part in marked[1:] if not part.startswith(before))
     assert "整改后</span>" in of_after and "tw-photo-after" in of_after
     assert "tw-photo-after" not in of_before.split("</li>")[0]
+
+
+# ---------------------------------------------------------------- a photo taken back by the village
+
+def remove(village_phone, photo_id, base=1):
+    village_phone.sync({"op": str(uuid.uuid4()), "type": "attachment", "id": photo_id, "base": base,
+                        "set": {"removed": True}, "at": "2026-03-02T10:15:00+08:00"})
+
+
+def test_a_removed_photo_is_nowhere_on_the_townships_pages(app, village):
+    sec1, cadre1 = village(), village("cadre1")
+    journal = sec1.record("journal", text="走访")
+    kept = sec1.photo("journal", journal, caption="村口")
+    gone = sec1.photo("journal", journal, caption="身份证")
+    problem = sec1.record("problem", title="路灯")
+    only = sec1.photo("problem", problem, caption="孩子")
+    remove(cadre1, gone)
+    remove(sec1, only)
+    staff1 = log_in(app, "staff1")
+
+    html = page(staff1, f"/township/records/journal/{journal}")
+    assert f'id="photo-{kept}"' in html and gone not in html and "身份证" not in html
+    assert "Photos (1)" in html
+    record = page(staff1, f"/township/records/problem/{problem}")
+    assert 'id="photos"' not in record and only not in record and "孩子" not in record
+    journals = page(staff1, "/township/journals")
+    card = re.search(rf'<li class="tw-journal" id="journal-{journal}">.*?</li>', journals, re.S).group(0)
+    assert card.count('class="tw-photo-img"') == 1 and gone not in card
+    row = re.search(rf'<tr id="problem-{problem}".*?</tr>', page(staff1, "/township/problems"), re.S).group(0)
+    assert "tw-camera" not in row
+    queue = page(staff1, "/township/review")
+    item = re.search(rf'<li class="tw-queue-item[^"]*" id="queue-problem-{problem}".*?</li>', queue, re.S).group(0)
+    assert "tw-photo" not in item and only not in queue and gone not in queue
+    for photo in (gone, only):
+        assert staff1.get(f"/api/attachments/{photo}").status_code == 404
+        assert staff1.get(f"/api/attachments/{photo}?size=thumb").status_code == 404
+
+
+def test_the_review_digest_does_not_count_a_removed_photo(app, village):
+    """(Needs review_digest.py's count to leave removed photos out.)"""
+    sec1 = village()
+    journal = sec1.record("journal", text="走访")
+    sec1.photo("journal", journal)
+    remove(sec1, sec1.photo("journal", journal))
+    digest = re.search(r'<section class="tw-digest".*?</section>', page(log_in(app, "staff1"), "/township/review"),
+                       re.S).group(0)
+    assert 'data-photos="1"' in digest and "1 photo" in digest
+
+
+def test_the_history_says_a_photo_was_removed_by_whom_and_when(app, village):
+    """(Needs record_routes.py to hand `photos.removed_of` to `records.with_photos`.)"""
+    sec1, cadre1 = village(), village("cadre1")
+    problem = sec1.record("problem", title="水渠")
+    remove(cadre1, sec1.photo("problem", problem, caption="身份证"))
+    html = page(log_in(app, "staff1"), f"/township/records/problem/{problem}")
+    entries = re.findall(r'<li class="tw-entry" id="history-(\d+)">(.*?)</li>', html, re.S)
+    assert [number for number, _ in entries] == ["1", "2"]
+    assert "Photo added" not in html and "身份证" not in html
+    removal = entries[1][1]
+    assert "Photo removed" in removal and "cadre1" in removal and "2026-03-02 10:15" in removal
+    assert "on the phone" in removal
+    zh = page(log_in(app, "staff1", "zh"), f"/township/records/problem/{problem}")
+    assert "照片已删除" in zh
+
+
+def test_the_zip_export_leaves_a_removed_photo_out_and_lists_it_removed(app, village):
+    sec1 = village()
+    journal = sec1.record("journal", text="走访")
+    kept = sec1.photo("journal", journal)
+    gone = sec1.photo("journal", journal, jpeg((50, 50)), size=(50, 50))
+    remove(sec1, gone)
+    archive = read_zip(log_in(app, "staff1").get("/township/export.zip"))
+    assert set(archive.namelist()) == {"zhucun-export.sqlite", f"photos/{kept}.jpg"}
+    with tempfile.NamedTemporaryFile(suffix=".sqlite") as file:
+        file.write(archive.read("zhucun-export.sqlite"))
+        file.flush()
+        listed = dict(sqlite3.connect(file.name).execute("SELECT id, removed FROM attachments"))
+    assert listed == {kept: 0, gone: 1}

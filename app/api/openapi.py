@@ -43,7 +43,8 @@ def _attachment_operations(uuid: dict, unauthorized: dict) -> dict:
     offset = {"schema": {"type": "integer", "minimum": 0}}
     standing = {"Upload-Offset": offset | {"description": "Bytes received so far."},
                 "Upload-Length": offset | {"description": "The record's `bytes`."}}
-    not_found = _error("No such photo in your scope (or, for GET, not all its bytes have arrived).")
+    not_found = _error("No such photo in your scope, or it was removed (`removed`: its bytes are deleted); for "
+                       "GET also `not_uploaded` while not all its bytes have arrived.")
     image = {mime: {"schema": {"type": "string", "format": "binary"}}
              for mime in TYPES["attachment"].fields["mime"].order}
     return {

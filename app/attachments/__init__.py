@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("attachments", __name__, url_prefix="/api/attachments")
 
-from . import routes  # noqa: E402,F401
+from . import removal, routes  # noqa: E402,F401

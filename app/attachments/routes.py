@@ -84,11 +84,13 @@ def append(record_id):
 
 
 def _record(user, record_id: str) -> Attachment:
-    """The attachment, if the user's scope has it: else the same 404 as for an id nobody knows."""
+    """The attachment, if the user's scope has it and it was not removed: else the same 404 as for an id nobody
+    knows (a removed photo's bytes are gone; its record says `removed`)."""
     row = None
     if is_uuid(record_id):
         row = db.session.scalar(scope.scoped(Attachment, user).where(Attachment.id == record_id.lower(),
-                                                                     Attachment.deleted.is_(False)))
+                                                                     Attachment.deleted.is_(False),
+                                                                     Attachment.removed.is_(False)))
     if row is None:
         raise ApiError(404, "not_found", "No such photo in your scope.")
     return row

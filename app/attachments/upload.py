@@ -31,6 +31,10 @@ def append(record_id: str, offset: int, chunk: bytes) -> Attachment:
     """
     db.session.commit()  # end the request's reads, so the locked row below is the latest one
     row = _locked(record_id)
+    if row.removed:  # taken back while this chunk was on its way: nothing of it is kept
+        db.session.commit()
+        storage().delete(partial_key(row.id))
+        raise Refused(404, "not_found", "No such photo in your scope.", 0)
     if row.completed_at is not None:
         db.session.commit()
         return row

@@ -89,6 +89,9 @@ def js_strings() -> dict[str, str]:
         "photo.failed": _("Photo not accepted: %(reason)s. The record itself is kept.", reason="{reason}"),
         "photo.waiting": _("Waiting to be sent"),
         "photo.alt": _("Photo"),
+        "photo.removeAsk": _("Remove this photo? It is deleted from this phone now and from the server at the next "
+                             "sync; nobody will see it again."),
+        "photo.removed": _("Photo removed."),
         **counted("photo.elsewhere", lambda n: ngettext("%(n)s more photo on the server, not on this phone yet",
                                                         "%(n)s more photos on the server, not on this phone yet",
                                                         n, n="{n}")),

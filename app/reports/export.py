@@ -79,9 +79,11 @@ def photo_name(attachment_id: str, mime: str) -> str:
 
 
 def _completed_photos(actor: Actor):
-    """The live photos of the actor's villages whose bytes are all in, as the attachments table lists them."""
+    """The live photos of the actor's villages whose bytes are all in, as the attachments table lists them (a
+    removed photo's row stays there, `removed` 1, its file gone)."""
     return (select(Attachment.id, Attachment.mime, Attachment.stored_key, Attachment.completed_at)
             .where(Attachment.unit_id.in_(actor.village_ids), Attachment.deleted.is_(False),
+                   Attachment.removed.is_(False),
                    Attachment.completed_at.is_not(None), Attachment.stored_key.is_not(None))
             .order_by(Attachment.seq))
 

@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy import and_, or_, select
 
 from ..extensions import db
-from ..models import Attachment, User
+from ..models import Attachment, Device, OpLog, User
 from .records import actor_of, local_text
 
 SHOWN_EDGE = 160   # px of the thumbnail's long edge on the record page
@@ -57,7 +57,8 @@ def of_owners(user, pairs) -> dict[tuple[str, str], list[PhotoView]]:
         return {}
     owners = [and_(Attachment.owner_type == t, Attachment.owner_id.in_(sorted(ids))) for t, ids in by_type.items()]
     query = (select(Attachment, User.username).outerjoin(User, User.id == Attachment.created_by)
-             .where(Attachment.unit_id.in_(actor_of(user).village_ids), Attachment.deleted.is_(False), or_(*owners))
+             .where(Attachment.unit_id.in_(actor_of(user).village_ids), Attachment.deleted.is_(False),
+                    Attachment.removed.is_(False), or_(*owners))
              .order_by(Attachment.created_at, Attachment.id))
     out: dict[tuple[str, str], list[PhotoView]] = {}
     for row, username in db.session.execute(query):
@@ -66,6 +67,33 @@ def of_owners(user, pairs) -> dict[tuple[str, str], list[PhotoView]]:
             author=username or "", added_at=row.created_at, uploaded=row.completed_at is not None,
             width=row.width or 1, height=row.height or 1))
     return out
+
+
+@dataclass(frozen=True)
+class RemovedPhoto:
+    """A photo the village took back: who removed it and when, never what it showed."""
+    id: str
+    by: str                 # username, shown through `| person`
+    device: str | None      # the phone's name
+    at: str | None          # the device's clock (ISO), as the op log has it
+    received_at: dt.datetime  # as stored (naive UTC)
+
+
+def removed_of(user, owner_type: str, owner_id: str) -> list[RemovedPhoto]:
+    """The record's removed photos in the user's scope, each with the op that removed it, oldest first."""
+    ids = select(Attachment.id).where(
+        Attachment.unit_id.in_(actor_of(user).village_ids), Attachment.owner_type == owner_type,
+        Attachment.owner_id == owner_id, Attachment.deleted.is_(False), Attachment.removed.is_(True))
+    query = (select(OpLog, User.username, Device.name).join(User, User.id == OpLog.user_id)
+             .outerjoin(Device, Device.id == OpLog.device_id)
+             .where(OpLog.type == "attachment", OpLog.record_id.in_(ids), OpLog.status != "rejected")
+             .order_by(OpLog.received_at, OpLog.op_id))
+    found: dict[str, RemovedPhoto] = {}
+    for entry, username, device in db.session.execute(query):
+        if entry.record_id not in found and (entry.changes or {}).get("removed") is True:
+            found[entry.record_id] = RemovedPhoto(entry.record_id, username, device, entry.client_at,
+                                                  entry.received_at)
+    return sorted(found.values(), key=lambda r: (r.received_at, r.id))
 
 
 def of_records(user, owner_type: str, owner_ids) -> dict[str, list[PhotoView]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from sync.engine import Actor
@@ -196,6 +197,7 @@ class HistoryEntry:
     changes: list[Change]
     conflicts: list[Conflict]
     photo: object | None = None   # a photo added to the record (township.photos.PhotoView): the entry says so
+    removed: bool = False         # a photo of the record was taken back: the entry says so, and nothing of it
 
 
 def history_views(actor: Actor, rtype: str, unit_id: int, entries: list[dict]) -> list[HistoryEntry]:
@@ -221,12 +223,17 @@ def history_views(actor: Actor, rtype: str, unit_id: int, entries: list[dict]) -
     return out
 
 
-def with_photos(history: list[HistoryEntry], photos: list) -> list[HistoryEntry]:
-    """The history with an entry "photo added" for each of the record's photos, where it arrived among the
-    changes (both in the server's time), numbered again from 1."""
+def with_photos(history: list[HistoryEntry], photos: list, removed: list = ()) -> list[HistoryEntry]:
+    """The history with an entry "photo added" for each of the record's photos and "photo removed" for each it
+    had (township.photos.RemovedPhoto: who removed it, when), where they arrived among the changes (all in the
+    server's time), numbered again from 1. A removed photo's own "added" entry is gone with it."""
     added = [HistoryEntry(number=0, user=p.author, device=None, at="", received=p.added_text, status="applied",
                           changes=[], conflicts=[], photo=p) for p in photos]
-    merged = sorted(history + added, key=lambda e: (e.received, e.photo is not None))  # stable: ties keep order
+    added += [HistoryEntry(number=0, user=r.by, device=r.device, at=local_text(r.at),
+                           received=local_text(r.received_at), status="applied",
+                           changes=[Change("removed", _("Photo"), _("Photo removed"))], conflicts=[], removed=True)
+              for r in removed]
+    merged = sorted(history + added, key=lambda e: (e.received, e.photo is not None or e.removed))  # stable
     for number, entry in enumerate(merged, start=1):
         entry.number = number
     return merged

@@ -45,7 +45,8 @@ def journal_digest(user: User, f: Filters, per_village: dict[int, int]) -> list[
         return []
     sub = review.pending_of(user, f, "journal", "date", "visits", "text")
     photos = (select(func.count()).where(Attachment.owner_type == "journal", Attachment.owner_id == sub.c.id,
-                                         Attachment.deleted.is_(False)).correlate(sub).scalar_subquery())
+                                         Attachment.deleted.is_(False), Attachment.removed.is_(False))
+              .correlate(sub).scalar_subquery())
     counted = select(sub, photos.label("photos")).where(review.in_digest(sub)).subquery("counted")
     c = counted.c
     village = {"partition_by": c.unit_id}

@@ -350,3 +350,103 @@ def test_a_chunk_may_be_larger_than_a_sync_request(photos):
     record_id = mine.record(b"something else", bytes=len(data))
     response = mine.patch(record_id, 0, data)
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "digest_mismatch"
+
+
+# ---------------------------------------------------------------- removing a photo taken by mistake
+
+def change(record_id, base=None, **fields):
+    return {"op": str(uuid.uuid4()), "type": "attachment", "id": record_id, "base": base, "set": fields}
+
+
+def result_of(phone, op):
+    return phone.sync([op]).get_json()["results"][0]
+
+
+def test_a_removed_photo_leaves_storage_and_answers_404(app, photos, photo_dir):
+    mine, data = photos(), jpeg()
+    record_id = mine.record(data)
+    mine.upload(record_id, data)
+    assert {p.name for p in photo_dir.iterdir()} >= {record_id, f"{record_id}.thumb.jpg"}
+    assert result_of(mine.phone, change(record_id, base=1, removed=True))["status"] == "applied"
+
+    assert not any(p.is_file() for p in photo_dir.rglob("*"))
+    row = stored(app, record_id)
+    assert row.removed and row.stored_key is None and row.thumb_key is None
+    for username in ("sec1", "cadre1", "staff1"):
+        who = photos(username)
+        for answer in (who.get(record_id), who.get(record_id, size="thumb")):
+            assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
+        assert who.head(record_id).status_code == 404
+    assert mine.patch(record_id, 0, data).status_code == 404
+    pulled = photos("cadre1").phone.sync().get_json()["changes"]
+    [record] = [c for c in pulled if c["id"] == record_id]
+    assert record["fields"]["removed"] is True  # every phone of the village drops it
+
+
+def test_a_new_photo_is_not_removed_and_the_schema_says_removing_is_one_way(client, photos):
+    mine = photos()
+    record_id = mine.record(jpeg())
+    pulled = photos("cadre1").phone.sync().get_json()["changes"]
+    assert next(c for c in pulled if c["id"] == record_id)["fields"]["removed"] is False
+    served = client.get("/api/schema").get_json()["types"]["attachment"]["fields"]["removed"]
+    assert served["kind"] == "bool" and served["one_way"] is True and served["default"] is False
+    assert served["writers"] == ["cadre", "secretary"]
+
+
+def test_a_partial_upload_is_deleted_and_a_chunk_after_removal_refused(app, photos, photo_dir):
+    mine, data = photos(), jpeg()
+    record_id = mine.record(data)
+    assert mine.patch(record_id, 0, data[:100]).status_code == 204
+    assert (photo_dir / "partial" / record_id).exists()
+    assert result_of(mine.phone, change(record_id, base=1, removed=True))["status"] == "applied"
+    assert not (photo_dir / "partial" / record_id).exists()
+    with app.app_context():  # a chunk that was already past the route when the photo was removed
+        with pytest.raises(upload.Refused) as refused:
+            upload.append(record_id, 100, data[100:])
+    assert refused.value.status == 404 and refused.value.code == "not_found"
+    assert not (photo_dir / "partial" / record_id).exists()
+    assert stored(app, record_id).completed_at is None
+
+
+def test_a_removed_photo_cannot_come_back(photos):
+    mine, data = photos(), jpeg()
+    record_id = mine.record(data)
+    mine.upload(record_id, data)
+    assert result_of(mine.phone, change(record_id, base=1, removed=True))["status"] == "applied"
+    for base in (2, 1):  # up to date, or a stale op of a phone that had not heard of the removal
+        back = result_of(photos("cadre1").phone, change(record_id, base=base, removed=False))
+        assert back["status"] == "rejected" and back["error"] == {
+            "code": "forbidden", "message": "removed cannot be undone.", "field": "removed"}
+    again = result_of(mine.phone, change(record_id, base=2, removed=True))
+    assert again["status"] == "applied" and again["version"] == 2  # nothing changes
+
+
+def test_the_township_cannot_remove_a_photo_nor_another_village(app, photos):
+    mine, data = photos(), jpeg()
+    record_id = mine.record(data)
+    mine.upload(record_id, data)
+    township = result_of(photos("staff1").phone, change(record_id, base=1, removed=True))
+    assert township["status"] == "rejected" and township["error"]["code"] == "forbidden"
+    for username in ("sec2", "sec12"):
+        other = result_of(photos(username).phone, change(record_id, base=1, removed=True))
+        assert other["status"] == "rejected" and other["error"]["code"] == "not_found"
+    assert not stored(app, record_id).removed
+    assert mine.get(record_id).data == data
+
+
+def test_a_removal_that_is_rolled_back_keeps_the_files(app, photos, photo_dir):
+    from app.sync_store import SqlStore
+    from app import scope
+    from app.models import User
+    from sync.engine import apply_ops
+    mine, data = photos(), jpeg()
+    record_id = mine.record(data)
+    mine.upload(record_id, data)
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.username == "sec1"))
+        [result] = apply_ops(SqlStore(), scope.actor(user), [change(record_id, base=1, removed=True)])
+        assert result["status"] == "applied"
+        db.session.flush()
+        db.session.rollback()
+    assert (photo_dir / record_id).exists() and (photo_dir / f"{record_id}.thumb.jpg").exists()
+    assert mine.get(record_id).data == data

@@ -1,8 +1,10 @@
 """Photos on the phone: taken offline, kept through a reload, made small, sent after the records in chunks that
 resume from the server's offset after a cut, and then kept on the phone only as a thumbnail."""
 import base64
+import gzip
 import hashlib
 import io
+import json
 
 import pytest
 from PIL import ExifTags, Image
@@ -192,6 +194,27 @@ def add_photo(scope, data: bytes, name: str = "photo.jpg", caption: str | None =
         shown.nth(n).locator(".photo-caption").fill(caption)
 
 
+def send_photos_whenever_there_is_signal(page) -> None:
+    """Answer the phone's question once (the browser here does not say what the connection is), as a person would."""
+    page.evaluate("""async () => {
+      const { getSession, openUser, setMeta } = await import(document.querySelector('script[type=module]').src.replace('field.js', 'db.js'));
+      const db = await openUser((await getSession()).user.id);
+      await setMeta(db, 'photoSending', 'auto');
+      db.close();
+    }""")
+    page.reload()
+    wait_synced(page)
+
+
+def refuse_every_op(route) -> None:
+    """As if the server's rules had changed since the phone's copy: every op of the sync is refused."""
+    raw = route.request.post_data_buffer
+    body = json.loads(gzip.decompress(raw) if route.request.headers.get("content-encoding") == "gzip" else raw)
+    route.fulfill(json={"results": [{"op": op["op"], "status": "rejected", "error": {
+        "code": "invalid", "message": "no longer allowed"}} for op in body["ops"]],
+        "changes": [], "cursor": body["cursor"], "more": False})
+
+
 ON_MOBILE_DATA = """Object.defineProperty(navigator, 'connection', { configurable: true, value: Object.assign(
   new EventTarget(), { type: 'cellular', effectiveType: '3g' }) });"""
 
@@ -226,14 +249,7 @@ def test_on_mobile_data_photos_wait_for_send_now_and_records_do_not(context, pag
 def test_a_refused_photo_says_why_and_the_record_stays(context, page, server, app):
     log_in(page, server)
     wait_synced(page)
-    page.evaluate("""async () => {
-      const { getSession, openUser, setMeta } = await import(document.querySelector('script[type=module]').src.replace('field.js', 'db.js'));
-      const db = await openUser((await getSession()).user.id);
-      await setMeta(db, 'photoSending', 'auto');
-      db.close();
-    }""")
-    page.reload()
-    wait_synced(page)
+    send_photos_whenever_there_is_signal(page)
     page.route("**/api/attachments/*", lambda route: route.fulfill(
         status=422, content_type="application/json", headers={"Upload-Offset": "0"},
         body='{"error": {"code": "not_an_image", "message": "The bytes are not an image."}}')
@@ -356,20 +372,10 @@ def test_a_photo_taken_on_another_phone_comes_as_its_thumbnail_once(context, pag
 
 
 def test_discarding_a_refused_new_record_takes_its_photo_along_and_undo_brings_both_back(context, page, server, app):
-    import gzip
-    import json
-
     log_in(page, server)
     wait_synced(page)
 
-    def refuse(route):  # as if the server's rules had changed since the phone's copy
-        raw = route.request.post_data_buffer
-        body = json.loads(gzip.decompress(raw) if route.request.headers.get("content-encoding") == "gzip" else raw)
-        route.fulfill(json={"results": [{"op": op["op"], "status": "rejected", "error": {
-            "code": "invalid", "message": "no longer allowed"}} for op in body["ops"]],
-            "changes": [], "cursor": body["cursor"], "more": False})
-
-    context.route("**/api/sync", refuse)
+    context.route("**/api/sync", refuse_every_op)
     form = page.locator("#journal-form")
     form.locator("[name=text]").fill("被驳回的日志")
     add_photo(form, small_jpeg())
@@ -406,28 +412,11 @@ def test_a_photo_the_phone_cannot_make_small_is_named_and_the_entry_still_saves(
 
 
 def test_a_refused_new_record_saved_again_sends_its_photo_again(context, page, server, app):
-    import gzip
-    import json
-
     log_in(page, server)
     wait_synced(page)
-    page.evaluate("""async () => {
-      const { getSession, openUser, setMeta } = await import(document.querySelector('script[type=module]').src.replace('field.js', 'db.js'));
-      const db = await openUser((await getSession()).user.id);
-      await setMeta(db, 'photoSending', 'auto');
-      db.close();
-    }""")
-    page.reload()
-    wait_synced(page)
+    send_photos_whenever_there_is_signal(page)
 
-    def refuse(route):
-        raw = route.request.post_data_buffer
-        body = json.loads(gzip.decompress(raw) if route.request.headers.get("content-encoding") == "gzip" else raw)
-        route.fulfill(json={"results": [{"op": op["op"], "status": "rejected", "error": {
-            "code": "invalid", "message": "no longer allowed"}} for op in body["ops"]],
-            "changes": [], "cursor": body["cursor"], "more": False})
-
-    context.route("**/api/sync", refuse)
+    context.route("**/api/sync", refuse_every_op)
     form = page.locator("#journal-form")
     form.locator("[name=text]").fill("先被驳回再改好的日志")
     add_photo(form, small_jpeg(), caption="改好后照片还在")
@@ -445,3 +434,40 @@ def test_a_refused_new_record_saved_again_sends_its_photo_again(context, page, s
     expect(card.locator(".photo-caption-text")).to_have_text("改好后照片还在")
     [row] = records(app, "Attachment")
     assert row["completed_at"] is not None and row["caption"] == "改好后照片还在"
+
+
+def test_a_photo_taken_by_mistake_is_removed_everywhere_and_a_caption_can_change(context, page, server, app,
+                                                                                  photo_dir):
+    log_in(page, server)
+    wait_synced(page)
+    send_photos_whenever_there_is_signal(page)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("走访时误拍了身份证")
+    add_photo(form, small_jpeg((90, 90, 200)), caption="院子")
+    add_photo(form, small_jpeg((200, 200, 90)), caption="身份证")
+    form.locator("[type=submit]").click()
+    card = entry(page, "误拍了身份证")
+    photos = card.locator(".entry-photos .photo")
+    expect(photos.nth(0)).to_have_attribute("data-state", "done")
+    expect(photos.nth(1)).to_have_attribute("data-state", "done")
+
+    sheet = page.locator("#photo-sheet")
+    photos.filter(has_text="院子").locator(".photo-open").click()
+    expect(sheet).to_be_visible()
+    sheet.locator("[name=caption]").fill("王家院子")
+    sheet.locator("[type=submit]").click()
+    expect(sheet).to_be_hidden()
+    expect(card.locator(".photo-caption-text", has_text="王家院子")).to_be_visible()
+
+    photos.filter(has_text="身份证").locator(".photo-open").click()
+    page.click("#photo-sheet-remove")
+    page.click("#confirm-yes")
+    expect(card.locator(".entry-photos .photo")).to_have_count(1)
+    expect(page.locator("#sync-waiting")).to_have_text("待同步：0 条")  # the removal has reached the server
+    rows = {r["caption"]: r for r in records(app, "Attachment")}
+    assert rows["身份证"]["removed"] and not rows["王家院子"]["removed"]
+    left = [p.name for p in photo_dir.rglob("*") if p.is_file()]
+    assert not [name for name in left if rows["身份证"]["id"] in name], "its file and thumbnail are gone"
+    assert [name for name in left if rows["王家院子"]["id"] in name]
+    page.reload()
+    expect(card.locator(".entry-photos .photo")).to_have_count(1)

@@ -117,15 +117,26 @@ async function main() {
     drawPhotos(slot, rec) {
       if (!ctx.thumbs) return;
       const { drawThumbs, refusal } = ctx.thumbs;
-      const attached = ctx.data.attachment.filter((a) => a.fields.owner_id === rec.id);
-      const kept = ctx.photos.get(rec.id) || [];
+      const attached = ctx.data.attachment.filter((a) => a.fields.owner_id === rec.id && !a.fields.removed);
+      const kept = (ctx.photos.get(rec.id) || []).filter((p) => !(ctx.attachments.get(p.id)?.fields.removed));
       const shown = kept.map((photo) => {
         const att = ctx.attachments.get(photo.id);
         const reason = att && att.state === 'rejected' ? explain(att) : photo.state === 'failed' ? refusal(photo.error) : null;
         return { photo, reason, caption: att ? att.fields.caption : null };
       });
       const ids = new Set(kept.map((p) => p.id));
-      drawThumbs(slot, shown, attached.filter((a) => !ids.has(a.id)).length, (photo) => removePhoto(photo));
+      const mayChange = (photo) => ctx.attachments.has(photo.id);
+      drawThumbs(slot, shown, attached.filter((a) => !ids.has(a.id)).length, (photo) => removePhoto(photo),
+        (photo, url, caption) => mayChange(photo) && ctx.thumbs.openSheet(url, caption, {
+          confirm: ui.confirm,
+          onCaption: async (text) => { await ctx.save('attachment', photo.id, { caption: text }); ctx.message(ui.t('saved')); },
+          onRemove: async () => {
+            await ctx.save('attachment', photo.id, { removed: true });
+            await forgetPhoto(db, photo.id);
+            await refresh();
+            ctx.message(ui.t('photo.removed'));
+          },
+        }));
     },
     save: async (type, id, values) => (await ctx.saveMany([{ type, id, values }]))[0],
     edit: async (rec) => {

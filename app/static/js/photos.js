@@ -144,15 +144,23 @@ export const refusal = (code) => t(`photoRefused.${REFUSALS.includes(code) ? cod
 
 // A card's photos: the thumbnails kept on this phone, each saying whether it still waits to be sent or why it
 // was refused (with a way to remove it; the record stays), and a count of those taken on other phones.
-// shown: [{photo, reason: why it was refused, or null}], elsewhere: how many this phone has no bytes of.
-export function drawThumbs(slot, shown, elsewhere, remove) {
+// shown: [{photo, reason: why it was refused, or null, caption}], elsewhere: how many this phone has no bytes
+// of; open(photo, url, caption): a tap on a photo (its sheet), where the person may change it.
+export function drawThumbs(slot, shown, elsewhere, remove, open = null) {
   const items = shown.map(({ photo, reason, caption }) => {
     const li = el('li', { className: 'photo' });
     li.dataset.state = reason === null ? photo.state : 'failed';
     li.dataset.id = photo.id;
     const url = URL.createObjectURL(photo.thumb);
     shownUrls.push(url);
-    li.append(el('img', { src: url, alt: caption || t('photo.alt') }));
+    const img = el('img', { src: url, alt: caption || t('photo.alt') });
+    if (open && reason === null) {
+      const button = el('button', { type: 'button', className: 'photo-open' });
+      button.setAttribute('aria-label', caption || t('photo.alt'));
+      button.append(img);
+      button.addEventListener('click', () => open(photo, url, caption));
+      li.append(button);
+    } else li.append(img);
     if (caption) li.append(el('span', { className: 'photo-caption-text', textContent: caption }));
     if (li.dataset.state === 'failed') {
       li.append(el('span', { className: 'photo-state', textContent: t('photo.failed', { reason }) }));
@@ -167,4 +175,38 @@ export function drawThumbs(slot, shown, elsewhere, remove) {
   if (elsewhere) items.push(el('li', { className: 'photo-elsewhere', textContent: t('photo.elsewhere', { n: elsewhere }) }));
   slot.hidden = items.length === 0;
   slot.replaceChildren(...items);
+}
+
+// A photo's sheet: larger, its caption to change, and "remove" for one taken by mistake (asked first).
+// onCaption(text) and onRemove() save through the page; the sheet closes once they are done.
+export function openSheet(url, caption, { onCaption, onRemove, confirm }) {
+  const dialog = document.getElementById('photo-sheet');
+  const form = document.getElementById('photo-sheet-form');
+  const error = document.getElementById('photo-sheet-error');
+  document.getElementById('photo-sheet-img').src = url;
+  form.elements.caption.value = caption || '';
+  error.hidden = true;
+  const done = () => {
+    form.onsubmit = document.getElementById('photo-sheet-remove').onclick = null;
+    if (dialog.open) dialog.close();
+  };
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const text = form.elements.caption.value.trim() || null;
+    const problem = text && problemWith('attachment', 'caption', text);
+    if (problem) {
+      error.textContent = problem;
+      error.hidden = false;
+      return;
+    }
+    done();
+    if (text !== (caption || null)) await onCaption(text);
+  };
+  document.getElementById('photo-sheet-remove').onclick = async () => {
+    if (!(await confirm(t('photo.removeAsk'), t('photo.remove')))) return;
+    done();
+    await onRemove();
+  };
+  document.getElementById('photo-sheet-close').onclick = done;
+  dialog.showModal();
 }

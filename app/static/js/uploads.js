@@ -30,7 +30,7 @@ export async function unsent(db) {
     for (const photo of await req(tx.objectStore('photos').getAll())) {
       if (!photo.full || photo.state === 'failed') continue;
       const rec = await req(tx.objectStore('records').get(photo.id));
-      if (!rec || rec.deleted || rec.state === 'rejected') continue; // nothing to send it to
+      if (!rec || rec.deleted || rec.state === 'rejected' || rec.fields.removed) continue; // nothing to send it to
       out.push({ photo, onServer: Boolean(rec.version) });
     }
     return out;
@@ -97,7 +97,7 @@ export async function fetchThumbs(db, token) {
     const have = new Set(await req(tx.objectStore('photos').getAllKeys()));
     const all = await req(tx.objectStore('records').getAll());
     const owners = new Set(all.filter((r) => !r.deleted).map((r) => r.id)); // only for records this phone keeps
-    return all.filter((r) => r.type === 'attachment' && !r.deleted && r.version && !have.has(r.id)
+    return all.filter((r) => r.type === 'attachment' && !r.deleted && !r.fields.removed && r.version && !have.has(r.id)
       && owners.has(r.fields.owner_id) && !(Date.now() - (absent.get(r.id) || -Infinity) < ABSENT_FOR));
   });
   let fetched = 0;
