@@ -269,6 +269,9 @@ def test_a_refused_photo_says_why_and_the_record_stays(context, page, server, ap
     photo.locator(".photo-remove").click()
     expect(item.locator(".photo")).to_have_count(0)
     expect(item).to_be_visible()
+    expect(page.locator("#sync-waiting")).to_have_text("待同步：0 条")
+    [row] = records(app, "Attachment")
+    assert row["removed"], "the township does not wait for a photo that will never come"
 
 
 def test_a_problem_with_a_photo_before_and_one_after(context, page, server, app):

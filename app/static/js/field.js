@@ -175,12 +175,14 @@ async function main() {
     }
   }
 
-  // A refused photo is taken off the phone (its record stays); one the server never had is not sent.
+  // A refused photo is taken off the phone (its owner record stays): one the server never had is not sent; one
+  // whose bytes the server refused is removed there too, so nobody waits for it.
   async function removePhoto(photo) {
     const att = ctx.attachments.get(photo.id);
     if (att && !att.server) await discard(db, photo.id);
+    else if (att) await saveMany(db, [{ type: 'attachment', id: photo.id, values: { removed: true } }], me);
     await forgetPhoto(db, photo.id);
-    await refresh();
+    await changed();
   }
 
   // The photos' bytes go after the records, when the connection (or the person) allows.
