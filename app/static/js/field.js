@@ -228,12 +228,15 @@ async function main() {
   }
 
   // Once a day, after a sync that ended well: what is closed, on the server and old leaves the phone, and so do
-  // the bytes of photos whose record is gone (a refused new record discarded with them).
+  // the bytes of photos whose record is gone (a refused new record discarded with them) or removed.
   async function tidy() {
     if ((await getMeta(db, 'tidiedOn')) === ui.today()) return;
     await setMeta(db, 'tidiedOn', ui.today());
     for (const [, photos] of ctx.photos) {
-      for (const photo of photos) if (!ctx.attachments.has(photo.id)) await forgetPhoto(db, photo.id);
+      for (const photo of photos) {
+        const att = ctx.attachments.get(photo.id);
+        if (!att || att.fields.removed) await forgetPhoto(db, photo.id); // removed on another phone too
+      }
     }
     const gone = await (await import('./housekeeping.js')).prune(db);
     if (gone.records) await refresh();
