@@ -373,6 +373,15 @@ def test_a_photo_taken_on_another_phone_comes_as_its_thumbnail_once(context, pag
     thumbnail_shown(card)
     assert len(thumbs) == 1, "kept on the phone, fetched once"
 
+    with app.app_context():  # the other phone takes it back
+        cadre = db.session.scalar(select(User).where(User.username == "cadre1"))
+        [result] = submit(cadre, [{"op": str(uuid.uuid4()), "type": "attachment", "id": photo, "base": 1,
+                                   "set": {"removed": True}}])
+        assert result["status"] == "applied", result
+    sync_now(page)
+    expect(card.locator(".entry-photos .photo")).to_have_count(0)
+    assert phone_photos(page) == [], "its thumbnail has left this phone too"
+
 
 def test_discarding_a_refused_new_record_takes_its_photo_along_and_undo_brings_both_back(context, page, server, app):
     log_in(page, server)

@@ -228,15 +228,12 @@ async function main() {
   }
 
   // Once a day, after a sync that ended well: what is closed, on the server and old leaves the phone, and so do
-  // the bytes of photos whose record is gone (a refused new record discarded with them) or removed.
+  // the bytes of photos whose record is gone (a refused new record discarded with them).
   async function tidy() {
     if ((await getMeta(db, 'tidiedOn')) === ui.today()) return;
     await setMeta(db, 'tidiedOn', ui.today());
     for (const [, photos] of ctx.photos) {
-      for (const photo of photos) {
-        const att = ctx.attachments.get(photo.id);
-        if (!att || att.fields.removed) await forgetPhoto(db, photo.id); // removed on another phone too
-      }
+      for (const photo of photos) if (!ctx.attachments.has(photo.id)) await forgetPhoto(db, photo.id);
     }
     const gone = await (await import('./housekeeping.js')).prune(db);
     if (gone.records) await refresh();
@@ -254,8 +251,12 @@ async function main() {
     drawnOn = ui.today();
     const data = await allRecords(db);
     ctx.data = data;
-    ctx.photos = await photosByOwner(db);
     ctx.attachments = new Map(data.attachment.map((a) => [a.id, a]));
+    ctx.photos = await photosByOwner(db);
+    // A photo removed (here or on another phone of the village) leaves this phone at once.
+    const removed = [...ctx.photos.values()].flat().filter((p) => ctx.attachments.get(p.id)?.fields.removed);
+    for (const photo of removed) await forgetPhoto(db, photo.id);
+    if (removed.length) ctx.photos = await photosByOwner(db);
     // photos.js draws the cards' photos; loaded once there are some.
     ctx.thumbs = ctx.photos.size || data.attachment.length ? await import('./photos.js') : null;
     if (ctx.thumbs) ctx.thumbs.forgetThumbs();
