@@ -232,6 +232,7 @@ def test_on_mobile_data_photos_wait_for_send_now_and_records_do_not(context, pag
     item = entry(page, "新修的机耕道")
     expect(item).to_have_attribute("data-state", "confirmed")  # the record went at once
     expect(page.locator("#sync-photos-text")).to_contain_text("照片待发送：1 张，约")
+    expect(page.locator("#sync-waiting")).to_have_text("待同步：0 条")  # the photo is counted as a photo, once
     expect(page.locator("#photos-send")).to_be_visible()
     expect(page.locator("#photos-ask")).to_be_hidden()  # the browser says it is mobile data: nothing to ask
     sync_now(page)

@@ -90,24 +90,34 @@ export function deleteUser(userId) {
 export async function keepOnlyOutbox(db) {
   return inTx(db, ['records', 'outbox', 'meta', 'photos'], 'readwrite', async (tx) => {
     const ops = await req(tx.objectStore('outbox').getAll());
-    const written = new Set(ops.map((op) => op.id));
     // A photo whose bytes have not all gone stays too, with its record (the upload asks the server for it).
     const photos = tx.objectStore('photos');
     const records = tx.objectStore('records');
     const live = new Set(await req(records.getAllKeys()));
-    const unsentPhotos = (await req(photos.getAll())).filter((p) => p.full && p.state !== 'failed' && live.has(p.id))
-      .map((p) => p.id);
-    const kept = new Set([...written, ...unsentPhotos]);
+    const waiting = waitingIn(ops, await req(photos.getAll()), live);
+    const kept = new Set([...ops.map((op) => op.id), ...waiting.unsent]);
     for (const id of await req(photos.getAllKeys())) if (!kept.has(id)) photos.delete(id);
     for (const id of live) if (!kept.has(id)) records.delete(id);
     tx.objectStore('meta').clear();
-    return ops.length + unsentPhotos.filter((id) => !written.has(id)).length;
+    return waiting.entries + waiting.photos;
   });
 }
 
 export async function countOutbox(db) {
   return inTx(db, 'outbox', 'readonly', (tx) => req(tx.objectStore('outbox').count()));
 }
+
+// What waits, as people count it: {entries: the ops, photos: the photos whose bytes have not all gone (not
+// refused, their record on the phone)}; a photo's own record counts once, as the photo (a later caption or
+// removal of a sent photo is an entry).
+function waitingIn(ops, photos, live) {
+  const unsent = new Set(photos.filter((p) => p.full && p.state !== 'failed' && live.has(p.id)).map((p) => p.id));
+  return { entries: ops.filter((op) => !(op.type === 'attachment' && unsent.has(op.id))).length, photos: unsent.size, unsent };
+}
+
+export const countWaiting = (db) => inTx(db, ['outbox', 'photos', 'records'], 'readonly', async (tx) => waitingIn(
+  await req(tx.objectStore('outbox').getAll()), await req(tx.objectStore('photos').getAll()),
+  new Set(await req(tx.objectStore('records').getAllKeys()))));
 
 export async function getMeta(db, key) {
   return inTx(db, 'meta', 'readonly', (tx) => req(tx.objectStore('meta').get(key)));
@@ -133,12 +143,5 @@ export async function photosByOwner(db) {
   for (const p of all) by.set(p.owner, [...(by.get(p.owner) || []), p]);
   return by;
 }
-
-// Photos whose bytes have not all gone (not refused, their record still on the phone): they count among what
-// logging out leaves.
-export const countUnsentPhotos = (db) => inTx(db, ['photos', 'records'], 'readonly', async (tx) => {
-  const live = new Set(await req(tx.objectStore('records').getAllKeys()));
-  return (await req(tx.objectStore('photos').getAll())).filter((p) => p.full && p.state !== 'failed' && live.has(p.id)).length;
-});
 
 export const forgetPhoto = (db, id) => inTx(db, 'photos', 'readwrite', (tx) => tx.objectStore('photos').delete(id));

@@ -4,7 +4,7 @@
 // #problems, #pavilion, #tasks, #week. The views other than the journal live in views.js and their markup in
 // a fragment of the server's (the `views-slot`'s URL), both fetched when one is first opened and precached by
 // the service worker for offline use: the first load carries only what the journal needs.
-import { PENDING_LOGOUTS, countOutbox, forgetPhoto, getMeta, getSession, getShared, openUser, photosByOwner, setMeta,
+import { PENDING_LOGOUTS, countWaiting, forgetPhoto, getMeta, getSession, getShared, openUser, photosByOwner, setMeta,
   setSession } from './db.js';
 import { formOf } from './forms.js';
 import { acknowledge, allRecords, discard, rejected, restore, saveMany } from './outbox.js';
@@ -279,7 +279,7 @@ async function main() {
 
   // The sync bar's counts: waiting, and refused (a tap opens the first refused entry to fix it).
   async function counts(at) {
-    const [waiting, refused] = await Promise.all([countOutbox(db), rejected(db)]);
+    const [{ entries: waiting }, refused] = await Promise.all([countWaiting(db), rejected(db)]);
     ui.renderCounts(waiting, refused.length, at || (await getMeta(db, 'lastSync')), () => {
       const rec = refused[0];
       const about = rec && rec.type === 'review' ? ctx.byId.get(rec.fields.target_id)

@@ -3,7 +3,7 @@
 // are tried once more; if some still wait, the person is told that only they stay on this phone. With no
 // signal, they are told that logging in again will need a connection (the server hears of it later), and the
 // page says so itself instead of opening the login page, which the service worker cannot serve offline.
-import { countOutbox, countUnsentPhotos } from './db.js';
+import { countWaiting } from './db.js';
 import * as ui from './ui.js';
 
 // ctx: {db, session, syncer, end()}; end() stops the page's syncing and drawing.
@@ -46,7 +46,10 @@ async function leave(ctx, yes) {
   const { keepOnlyUnsent, revoke, revokeLater } = await import('./signout.js'); // precached: offline too
   const ask = (text) => ui.confirm(text, yes, ui.t('stayLoggedIn'));
   // A photo whose bytes have not gone counts as an entry that waits (it stays, and is sent after the next login).
-  const unsentNow = async () => (await countOutbox(ctx.db)) + (await countUnsentPhotos(ctx.db));
+  const unsentNow = async () => {
+    const { entries, photos } = await countWaiting(ctx.db);
+    return entries + photos;
+  };
   let waiting = await unsentNow();
   if (waiting && navigator.onLine) {
     await ctx.syncer.sync(true);
