@@ -33,7 +33,7 @@ from . import bp
 # The other views' markup (/field/views, in every language) is precached with them.
 FIELD_MODULES = ("field.js", "db.js", "outbox.js", "sync.js", "ui.js", "schema.js", "forms.js", "pwa.js", "logout.js",
                  "signout.js", "views.js", "history.js", "thread.js", "search.js", "monthly.js", "summary.js",
-                 "photos.js", "uploads.js", "photo-worker.js", "housekeeping.js")
+                 "photos.js", "uploads.js", "photo-worker.js", "photo-scale.js", "housekeeping.js")
 # Static files (by their name under app/static) the shell needs offline.
 SHELL_ASSETS = ("css/app.css", "icons/icon-192.png")
 # Pages the service worker keeps for offline navigation, fetched without cookies (/offline is precached

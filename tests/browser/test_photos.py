@@ -484,3 +484,22 @@ def test_a_photo_taken_by_mistake_is_removed_everywhere_and_a_caption_can_change
     assert [name for name in left if rows["王家院子"]["id"] in name]
     page.reload()
     expect(card.locator(".entry-photos .photo")).to_have_count(1)
+
+
+def test_without_an_offscreen_canvas_the_page_makes_the_photo_small_itself(context, page, server, app):
+    context.add_init_script("delete globalThis.OffscreenCanvas;")  # a browser like Safari before 16.4
+    workers = []
+    page.on("worker", lambda worker: workers.append(worker.url))
+    log_in(page, server)
+    wait_synced(page)
+    form = page.locator("#journal-form")
+    form.locator("[name=text]").fill("老手机上拍的照片")
+    form.locator(".photo-take input").set_input_files({"name": "IMG_0003.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": camera_jpeg(orientation=6)})
+    expect(form.locator(".photo-list .photo img")).to_have_count(1)
+    form.locator("[type=submit]").click()
+    thumbnail_shown(entry(page, "老手机上拍的照片"))
+    [kept] = phone_photos(page)
+    with Image.open(io.BytesIO(base64.b64decode(kept["full"]))) as small:
+        assert small.format == "JPEG" and small.size == (1200, 1600) and not small.getexif()
+    assert not [url for url in workers if "photo-worker" in url], "no worker was needed"

@@ -36,8 +36,29 @@ function runOne(file) {
   });
 }
 
+// Where a browser has no OffscreenCanvas (Safari before 16.4), the same work on the page: an <img> turns the
+// photo upright by itself, and the page's canvas encodes it.
+async function runHere(file) {
+  const { makeSmall } = await import('./photo-scale.js');
+  const url = URL.createObjectURL(file);
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return await makeSmall(img, img.naturalWidth, img.naturalHeight, {
+      canvas: (width, height) => Object.assign(document.createElement('canvas'), { width, height }),
+      encode: (canvas, quality) => new Promise((resolve, reject) => canvas.toBlob(
+        (blob) => (blob ? resolve(blob) : reject(new Error('the photo could not be encoded'))), 'image/jpeg', quality)),
+    });
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+const workerCanDraw = () => typeof OffscreenCanvas !== 'undefined' && 'convertToBlob' in OffscreenCanvas.prototype;
+
 function downscale(file) {
-  const run = queue.then(() => runOne(file));
+  const run = queue.then(() => (workerCanDraw() ? runOne(file) : runHere(file)));
   queue = run.catch(() => {});
   return run;
 }
