@@ -289,8 +289,9 @@ def test_the_zip_export_holds_the_sqlite_and_exactly_the_completed_photos_in_sco
     with tempfile.NamedTemporaryFile(suffix=".sqlite") as file:
         file.write(archive.read("zhucun-export.sqlite"))
         file.flush()
-        listed = {row[0] for row in sqlite3.connect(file.name).execute("SELECT id FROM attachments")}
-    assert set(mine) | {waiting} == listed
+        listed = dict(sqlite3.connect(file.name).execute("SELECT id, file FROM attachments"))
+    assert set(mine) | {waiting} == set(listed)
+    assert {listed[i] for i in mine} == set(expected) and listed[waiting] is None, "each row names its file"
 
     admin = read_zip(log_in(app, "admin").get("/township/export.zip"))
     names = set(admin.namelist())

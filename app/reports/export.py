@@ -26,7 +26,9 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "image/png": "png"}
 SQLITE_NAME = "zhucun-export.sqlite"
 
 
-def export_sqlite(actor: Actor) -> bytes:
+def export_sqlite(actor: Actor, photo_files: dict[str, str] | None = None) -> bytes:
+    """`photo_files` ({attachment id: its name in the zip}): the zip's export, whose attachments table says which
+    file beside it is each photo (`file`, empty for a photo not uploaded or removed)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.sqlite"
         target = sqlite_utils.Database(path)
@@ -44,6 +46,11 @@ def export_sqlite(actor: Actor) -> bytes:
             target[TABLES[rtype]].create(columns, pk="id", foreign_keys=[("village", "villages", "code")])
             target[TABLES[rtype]].insert_all((_row(view) for view in records.views(actor, rtype, rows)), alter=True)
             target[TABLES[rtype]].create_index(["village"])
+        if photo_files is not None:
+            photos = target[TABLES["attachment"]]
+            photos.add_column("file", str)
+            for attachment_id, name in photo_files.items():
+                photos.update(attachment_id, {"file": name})
         target.close()
         return path.read_bytes()
 
@@ -60,11 +67,13 @@ def export_zip(actor: Actor) -> IO[bytes]:
     stored as it is: JPEG, WebP and PNG are compressed already."""
     out = tempfile.TemporaryFile()
     try:
+        photos = list(db.session.execute(_completed_photos(actor)))
         with zipfile.ZipFile(out, "w") as archive:
-            archive.writestr(zipfile.ZipInfo(SQLITE_NAME, _zip_time(None)), export_sqlite(actor),
+            files = {photo.id: photo_name(photo.id, photo.mime) for photo in photos}
+            archive.writestr(zipfile.ZipInfo(SQLITE_NAME, _zip_time(None)), export_sqlite(actor, files),
                              compress_type=zipfile.ZIP_DEFLATED)
             store = storage()
-            for photo in db.session.execute(_completed_photos(actor)):
+            for photo in photos:
                 info = zipfile.ZipInfo(photo_name(photo.id, photo.mime), _zip_time(photo.completed_at))
                 archive.writestr(info, store.read(photo.stored_key), compress_type=zipfile.ZIP_STORED)
         out.seek(0)
