@@ -78,6 +78,13 @@ def make_app(database_url, **extra):
 
 
 @pytest.fixture
+def photo_dir(app, tmp_path):
+    """The app's photos in a folder of the test's own (none there unless the test puts some)."""
+    app.config["ATTACHMENT_DIR"] = str(tmp_path / "photos")
+    return tmp_path / "photos"
+
+
+@pytest.fixture
 def app(database_url):
     app = make_app(database_url)
     with app.app_context():

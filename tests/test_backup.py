@@ -25,11 +25,7 @@ from .conftest import make_app, on_both_databases, postgres_url
 database_url = on_both_databases()
 
 
-@pytest.fixture(autouse=True)
-def photo_dir(app, tmp_path):
-    """The app's photos in a folder of the test's own (none there unless a test puts some)."""
-    app.config["ATTACHMENT_DIR"] = str(tmp_path / "photos")
-    return tmp_path / "photos"
+pytestmark = pytest.mark.usefixtures("photo_dir")
 
 
 def log_in(client, username: str) -> dict:

@@ -25,10 +25,7 @@ database_url = on_both_databases()
 CHUNK = "application/offset+octet-stream"
 
 
-@pytest.fixture(autouse=True)
-def photo_dir(app, tmp_path):
-    app.config["ATTACHMENT_DIR"] = str(tmp_path / "photos")
-    return tmp_path / "photos"
+pytestmark = pytest.mark.usefixtures("photo_dir")
 
 
 def jpeg(size=(64, 48), colour=(180, 40, 40)) -> bytes:

@@ -14,15 +14,9 @@ from tests.conftest import PASSWORD
 
 from .conftest import entry, item, log_in, open_view, records, sync_now, synced_then_offline, wait_synced
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("photo_dir")]
 
 CHUNK = 64 * 1024
-
-
-@pytest.fixture(autouse=True)
-def photo_dir(app, tmp_path):
-    app.config["ATTACHMENT_DIR"] = str(tmp_path / "photos")
-    return tmp_path / "photos"
 
 
 def camera_jpeg(size=(4000, 3000), orientation=None) -> bytes:

@@ -110,10 +110,10 @@ async function main() {
       await changed();
       return records;
     },
-    // A card's photos: this phone's thumbnails (waiting, sent, or refused and why), and how many others have.
     // A refused new record's photos were refused with it (no owner): saved again with it, they go again.
     refusedPhotos: (id) => ctx.data.attachment.filter((a) => a.fields.owner_id === id && a.state === 'rejected' && !a.server)
       .map((a) => ({ type: 'attachment', id: a.id, values: {} })),
+    // A card's photos: this phone's thumbnails (waiting, sent, or refused and why), and how many others have.
     drawPhotos(slot, rec) {
       if (!ctx.thumbs) return;
       const { drawThumbs, refusal } = ctx.thumbs;
@@ -131,9 +131,7 @@ async function main() {
           confirm: ui.confirm,
           onCaption: async (text) => { await ctx.save('attachment', photo.id, { caption: text }); ctx.message(ui.t('saved')); },
           onRemove: async () => {
-            await ctx.save('attachment', photo.id, { removed: true });
-            await forgetPhoto(db, photo.id);
-            await refresh();
+            await removePhoto(photo);
             ctx.message(ui.t('photo.removed'));
           },
         }));
@@ -175,11 +173,11 @@ async function main() {
     }
   }
 
-  // A refused photo is taken off the phone (its owner record stays): one the server never had is not sent; one
-  // whose bytes the server refused is removed there too, so nobody waits for it.
+  // A photo taken off the phone, its record kept: one refused before the server ever had it is simply not sent;
+  // any other is removed on the server too (nobody waits for it, nobody sees it).
   async function removePhoto(photo) {
     const att = ctx.attachments.get(photo.id);
-    if (att && !att.server) await discard(db, photo.id);
+    if (att && att.state === 'rejected' && !att.server) await discard(db, photo.id);
     else if (att) await saveMany(db, [{ type: 'attachment', id: photo.id, values: { removed: true } }], me);
     await forgetPhoto(db, photo.id);
     await changed();
@@ -192,8 +190,9 @@ async function main() {
   const uploads = () => import('./uploads.js');
   const mayGo = (kind, now) => now || (kind === 'unknown' ? photoPolicy === 'auto' : kind === 'wifi');
   const showPhotos = (kind, left) => ui.renderPhotos(left, kind === 'unknown' && !photoPolicy);
-  // Then the thumbnails of photos taken elsewhere: small (10–25 KB), they come with any connection, like records.
-  // A tap while a pass runs (which may have started under another rule) asks for one more pass after it.
+  // A pass sends what may go, then fetches the thumbnails of photos taken elsewhere (small, 10–25 KB: they come
+  // with any connection, like records). A tap while a pass runs (which may have started under another rule) asks
+  // for one more pass after it.
   let again = null;
   function sendPhotosNow(now = false) {
     if (!ctx.photos.size && !(ctx.data && ctx.data.attachment.length)) return Promise.resolve();
